@@ -16,8 +16,9 @@ import os
 import stat
 import struct
 from array import array
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from itertools import repeat
 from sys import byteorder as _HOST_BYTE_ORDER
 
 from splicelab.corpus import (
@@ -114,6 +115,20 @@ class _StringTable:
         self.data = data
         self.what = what
         self.cache: dict[int, str] = {}
+
+    def names(self, offsets: Sequence[int]) -> list[str]:
+        """The strings at ``offsets`` (the symbol names: one bulk pass, no per-name cache)."""
+        data = self.data
+        if not offsets:
+            return []
+        if max(offsets) >= len(data) or not data.endswith(b"\0"):
+            return [self.get(o) for o in offsets]  # names the offending offset
+        if data.isascii():
+            text = data.decode("ascii")
+            find = text.find
+            return [text[o : find("\0", o)] for o in offsets]
+        bfind = data.find
+        return [_decode(data[o : bfind(b"\0", o)]) for o in offsets]
 
     def get(self, offset: int) -> str:
         s = self.cache.get(offset)
@@ -401,60 +416,7 @@ class _Reader:
         versym = self._versym(tags, nsyms) if versions else None
 
         raw = self.read(sym_region.offset, sym_region.size, ".dynsym")
-        records = L.sym.iter_unpack(raw)
-        if L.sym_order != (0, 1, 2, 3, 4, 5):
-            records = ((r[0], r[3], r[4], r[5], r[1], r[2]) for r in records)  # type: ignore[assignment]
-        next(records, None)  # the null symbol
-
-        get_name = strtab.get
-        types, bindings, visibilities = _TYPES, _BINDINGS, _VISIBILITIES
-        kind = _SECTION_KIND.get
-        out: list[Symbol] = []
-        append = out.append
-        unversioned = (None, True, None)
-        if versym is None:
-            for st_name, st_info, st_other, st_shndx, _value, st_size in records:
-                append(
-                    Symbol(
-                        get_name(st_name),
-                        None,
-                        True,
-                        types[st_info & 0xF],
-                        bindings[st_info >> 4],
-                        visibilities[st_other & 3],
-                        st_size,
-                        kind(st_shndx, DEFINED),
-                        None,
-                    )
-                )
-        else:
-            vget = versions.get
-            for i, (st_name, st_info, st_other, st_shndx, _value, st_size) in enumerate(records, 1):
-                v = versym[i]
-                if v & 0x7FFF <= 1:
-                    version, default, library = unversioned
-                else:
-                    info = vget(v)
-                    if info is None:
-                        raise _Defect(
-                            f"dynamic symbol {i} ({get_name(st_name)!r}) has version index {v & 0x7FFF}, "
-                            "which no version definition or requirement names"
-                        )
-                    version, default, library = info
-                append(
-                    Symbol(
-                        get_name(st_name),
-                        version,
-                        default,
-                        types[st_info & 0xF],
-                        bindings[st_info >> 4],
-                        visibilities[st_other & 3],
-                        st_size,
-                        kind(st_shndx, DEFINED),
-                        library,
-                    )
-                )
-        return tuple(out), verdefs, verneeds
+        return _build_symbols(raw, L, strtab, versym, versions), verdefs, verneeds
 
     def _symbol_count(self, tags: dict[int, int]) -> int:
         """The number of dynamic symbols from DT_HASH (nchain) or by walking DT_GNU_HASH."""
@@ -607,6 +569,90 @@ class _Reader:
                     break
                 pos += nxt
         return versions, tuple(verdefs), tuple(verneeds)
+
+
+# Symbol is a frozen dataclass: its generated __init__ sets each of its nine slots through
+# object.__setattr__. Setting the slots through their descriptors directly builds the same value in half
+# the time, which is most of the reader's time on a big library. Used only while Symbol's slots are
+# exactly the fields below (checked at import); otherwise the ordinary constructor is used.
+_SYMBOL_FIELDS = ("name", "version", "default", "type", "binding", "visibility", "size", "section", "library")
+_FAST_SYMBOLS = getattr(Symbol, "__slots__", ()) == _SYMBOL_FIELDS and all(
+    hasattr(getattr(Symbol, f, None), "__set__") for f in _SYMBOL_FIELDS
+)
+# per st_info / st_other byte: the names
+_TYPE_OF = tuple(_TYPES[i & 0xF] for i in range(256))
+_BINDING_OF = tuple(_BINDINGS[i >> 4] for i in range(256))
+_VISIBILITY_OF = tuple(_VISIBILITIES[i & 3] for i in range(256))
+_UNVERSIONED = (None, True, None)
+
+
+def _build_symbols(
+    raw: bytes,
+    layout: S.Layout,
+    strtab: _StringTable,
+    versym: array[int] | None,
+    versions: dict[int, tuple[str, bool, str | None]],
+) -> tuple[Symbol, ...]:
+    """Decode the ``.dynsym`` bytes ``raw`` (null symbol included) into Symbols."""
+    columns = list(zip(*layout.sym.iter_unpack(raw), strict=False))
+    if not columns:
+        return ()
+    o_name, o_info, o_other, o_shndx, _o_value, o_size = layout.sym_order
+    names = strtab.names(columns[o_name][1:])
+    infos, others, shndxs, sizes = (columns[k][1:] for k in (o_info, o_other, o_shndx, o_size))
+    vmap = dict(versions)
+    for v in (0, 1, S.VERSYM_HIDDEN, S.VERSYM_HIDDEN | 1):
+        vmap[v] = _UNVERSIONED
+    vers: Iterable[int] = repeat(0) if versym is None else versym[1 : len(names) + 1]
+    kind = _SECTION_KIND.get
+    type_of, binding_of, visibility_of = _TYPE_OF, _BINDING_OF, _VISIBILITY_OF
+    rows = zip(names, infos, others, shndxs, sizes, vers, strict=False)
+    out: list[Symbol] = []
+    append = out.append
+    try:
+        if _FAST_SYMBOLS:
+            new = object.__new__
+            sym = Symbol
+            d_name, d_ver, d_def, d_type, d_bind, d_vis, d_size, d_sec, d_lib = (
+                getattr(Symbol, f).__set__ for f in _SYMBOL_FIELDS
+            )
+            for name, info, other, shndx, size, v in rows:
+                version, default, library = vmap[v]
+                s = new(sym)
+                d_name(s, name)
+                d_ver(s, version)
+                d_def(s, default)
+                d_type(s, type_of[info])
+                d_bind(s, binding_of[info])
+                d_vis(s, visibility_of[other])
+                d_size(s, size)
+                d_sec(s, kind(shndx, DEFINED))
+                d_lib(s, library)
+                append(s)
+        else:  # pragma: no cover - only if corpus.Symbol changes shape
+            for name, info, other, shndx, size, v in rows:
+                version, default, library = vmap[v]
+                append(
+                    Symbol(
+                        name,
+                        version,
+                        default,
+                        type_of[info],
+                        binding_of[info],
+                        visibility_of[other],
+                        size,
+                        kind(shndx, DEFINED),
+                        library,
+                    )
+                )
+    except KeyError:
+        i = len(out)
+        v = versym[i + 1] if versym is not None else 0
+        raise _Defect(
+            f"dynamic symbol {i + 1} ({names[i]!r}) has version index {v & S.VERSYM_INDEX}, "
+            "which no version definition or requirement names"
+        ) from None
+    return tuple(out)
 
 
 class _Dynamic:
