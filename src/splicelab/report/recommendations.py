@@ -1,0 +1,166 @@
+"""Render :class:`splicelab.recommend.Recommendations` as text, JSON or YAML, or write them to a directory.
+
+- text: for people — per package the ``can_splice`` lines to paste into ``package.py`` with their evidence
+  as comments, the refused pairs with their reasons, the site config, the spliced installs.
+- json: a list of ``{"package", "target", "when", "line", "evidence"}``, one per ``can_splice`` line.
+- yaml: the site ``concretizer.yaml`` block (``concretizer: splice: explicit: [...]``), evidence as
+  comments, so it can be dropped into ``etc/spack/`` as is.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from splicelab.recommend import ExplicitSplice, PairDecision, Recommendation, Recommendations
+
+FORMATS = ("text", "json", "yaml")
+
+
+def to_json_list(report: Recommendations) -> list[dict[str, Any]]:
+    return [r.to_dict() for r in report.recommendations]
+
+
+def render_json(report: Recommendations) -> str:
+    return json.dumps(to_json_list(report), indent=2) + "\n"
+
+
+def _short(build_id: str) -> str:
+    name, _, h = build_id.partition("/")
+    return f"{name}/{h[:7]}"
+
+
+def _evidence_summary(r: Recommendation) -> list[str]:
+    e = r.evidence
+    n = e["checks"]
+    dependents = ", ".join(_short(d) for d in e["dependents"])
+    lines = [
+        f"{len(e['pairs'])} build pair(s), {n} check(s) on {len(e['binaries'])} binaries of "
+        f"{len(e['dependents'])} dependent(s): {dependents}",
+    ]
+    preds = ", ".join(f"{k} {v['works']}/{n} works" for k, v in e["predictors"].items())
+    lines.append(f"predictors: {preds or 'none'}; validated: {e['validated_checks']}/{n}")
+    comp = e["compilers"]
+    if comp["partial"]:
+        lines.append(
+            f"compilers: evidence covers {r.package} built with {', '.join(comp['covered'])} only "
+            f"(also built with: {', '.join(c for c in comp['seen'] if c not in comp['covered'])})"
+        )
+    else:
+        lines.append(f"compilers: {r.package} built with {', '.join(comp['covered'])}")
+    lines.extend(f"disagreement: {d}" for d in e["disagreements"])
+    return lines
+
+
+def _refusal_lines(d: PairDecision, limit: int = 5) -> list[str]:
+    out = [f"{d.original.short_id} -> {d.replacement.short_id}:"]
+    out += [f"    {why}" for why in d.refusals[:limit]]
+    if len(d.refusals) > limit:
+        out.append(f"    ... and {len(d.refusals) - limit} more")
+    return out
+
+
+def _explicit_comment(s: ExplicitSplice) -> str:
+    how = "validated" if s.validated else "predicted"
+    deps = ", ".join(_short(d) for d in s.dependents)
+    return f"{s.target.short_id}: {how} for {len(s.dependents)} dependent(s): {deps}"
+
+
+def render_yaml(report: Recommendations) -> str:
+    """The site config block, with evidence as YAML comments (parses with any YAML loader)."""
+    out = [
+        "# splicelab recommend: explicit splices for concrete installs (concretizer.yaml, Spack >= 0.23)",
+        "# each target build is replaced by a build that every dependent binary seen works with"
+        + (
+            " (real outcomes, all ok)"
+            if report.validated_only
+            else " (loader predictor; no type-level break)"
+        ),
+    ]
+    for s in report.spliced:
+        if s.status != "ok":
+            out.append(
+                f"# WARNING: spliced install {s.node.short_id} is {s.status}: {'; '.join(s.reasons[:3])}"
+            )
+    if not report.explicit:
+        out += ["concretizer:", "  splice:", "    explicit: []"]
+        return "\n".join(out) + "\n"
+    out += ["concretizer:", "  splice:", "    explicit:"]
+    for s in report.explicit:
+        c = s.to_config()
+        out.append(f"    # {_explicit_comment(s)}")
+        out.append(f"    - target: {json.dumps(c['target'])}")
+        out.append(f"      replacement: {json.dumps(c['replacement'])}")
+        out.append(f"      transitive: {'true' if c['transitive'] else 'false'}")
+    return "\n".join(out) + "\n"
+
+
+def render_text(report: Recommendations) -> str:
+    out: list[str] = []
+    mode = "real outcomes (all ok) required" if report.validated_only else "loader works, no type-level break"
+    by_package: dict[str, list[Recommendation]] = defaultdict(list)
+    for r in report.recommendations:
+        by_package[r.package].append(r)
+    refused_by: dict[str, list[PairDecision]] = defaultdict(list)
+    for d in report.refused:
+        refused_by[d.replacement.package].append(d)
+
+    for package in sorted(set(by_package) | set(refused_by)):
+        out.append(f"== {package}: can_splice directives for {package}'s package.py ({mode})")
+        for r in by_package.get(package, []):
+            out.append(r.line)
+            out += [f"    # {line}" for line in _evidence_summary(r)]
+        if not by_package.get(package):
+            out.append("# no splice into this package is supported by the evidence")
+        refused = refused_by.get(package, [])
+        if refused:
+            out.append(f"-- refused pairs ({len(refused)}):")
+            for d in refused:
+                out += [f"  {line}" for line in _refusal_lines(d)]
+        out.append("")
+
+    out.append("== site config: etc/spack/concretizer.yaml")
+    out.append(render_yaml(report).rstrip("\n"))
+    out.append("")
+    if report.spliced:
+        out.append("== spliced installs, checked as installed")
+        for s in report.spliced:
+            out.append(f"{s.node.short_id} (built as {(s.build_spec or '?')[:7]}): {s.status.upper()}")
+            out += [f"    {why}" for why in s.reasons]
+            out += [f"    unknown: {why}" for why in s.unknown]
+        out.append("")
+    if report.errors:
+        out.append(f"== {len(report.errors)} input record(s) skipped")
+        out += [f"  {e}" for e in report.errors]
+    return "\n".join(out).rstrip("\n") + "\n"
+
+
+def render(report: Recommendations, fmt: str) -> str:
+    if fmt == "json":
+        return render_json(report)
+    if fmt == "yaml":
+        return render_yaml(report)
+    if fmt == "text":
+        return render_text(report)
+    raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
+
+
+def write_all(report: Recommendations, out_dir: Path) -> list[Path]:
+    """recommendations.json, concretizer.yaml, pairs.json (every build pair, accepted or refused),
+    spliced.json and recommendations.txt under ``out_dir``."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    files = {
+        "recommendations.json": render_json(report),
+        "concretizer.yaml": render_yaml(report),
+        "pairs.json": json.dumps([d.to_dict() for d in report.decisions], indent=2) + "\n",
+        "spliced.json": json.dumps([s.to_dict() for s in report.spliced], indent=2) + "\n",
+        "recommendations.txt": render_text(report),
+    }
+    written = []
+    for name, text in files.items():
+        path = out_dir / name
+        path.write_text(text)
+        written.append(path)
+    return written
