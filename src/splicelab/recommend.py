@@ -64,10 +64,12 @@ class RecommendInputError(ValueError):
 _TOKEN = re.compile(r"\d+|[A-Za-z]+")
 
 
-def version_key(version: str) -> tuple[tuple[int, int | str], ...]:
-    """An ordering key for version strings: numeric parts numerically, alphabetic parts after numbers
-    (``1.2.13`` < ``1.3`` < ``1.3.1``; ``1:1.2.13.dfsg-1`` orders by epoch first)."""
-    return tuple((1, int(t)) if t.isdigit() else (0, t) for t in _TOKEN.findall(version))
+def version_key(version: str) -> tuple[int, tuple[tuple[int, int | str], ...]]:
+    """An ordering key for version strings: a Debian epoch first, then numeric parts numerically and
+    alphabetic parts before numbers (``1.2.13`` < ``1.3`` < ``1.3.1`` < ``1:1.2.13.dfsg-1``)."""
+    m = re.match(r"(\d+):", version)
+    epoch, rest = (int(m.group(1)), version[m.end() :]) if m else (0, version)
+    return epoch, tuple((1, int(t)) if t.isdigit() else (0, t) for t in _TOKEN.findall(rest))
 
 
 def spec_version(version: str) -> str:
