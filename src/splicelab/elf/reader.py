@@ -350,6 +350,8 @@ class _Reader:
                 dyn.flags |= val
             elif tag == S.DT_FLAGS_1:
                 dyn.flags_1 |= val
+            elif tag in S.FLAG_TAGS:
+                dyn.flags |= S.FLAG_TAGS[tag]
             elif tag not in tags:
                 tags[tag] = val
         if not (needed or rpath or runpath or soname is not None):
@@ -446,7 +448,10 @@ class _Reader:
                 buckets.byteswap()
             last = max(buckets, default=0)
             if last < symoffset:
-                return int(symoffset)
+                # Nothing is hashed (nothing exported): the table does not say how many symbols
+                # precede symoffset, and GNU ld writes symoffset 1 here. The loader reaches such
+                # symbols only through relocations, so those give the count.
+                return max(int(symoffset), self._relocated_symbol_count(tags))
             chains_at = region.offset + buckets_at + nbuckets * word
             chain_end = region.offset + region.size
             index = last
@@ -459,6 +464,27 @@ class _Reader:
                     return index + 1
                 index += 1
         raise _Defect("no section headers and neither DT_HASH nor DT_GNU_HASH: cannot count dynamic symbols")
+
+    def _relocated_symbol_count(self, tags: dict[int, int]) -> int:
+        """One past the highest symbol index any dynamic relocation (DT_RELA, DT_REL, DT_JMPREL) uses."""
+        L = self.L
+        tables = [(S.DT_RELA, S.DT_RELASZ, True), (S.DT_REL, S.DT_RELSZ, False)]
+        if S.DT_JMPREL in tags:
+            tables.append((S.DT_JMPREL, S.DT_PLTRELSZ, tags.get(S.DT_PLTREL) == S.DT_RELA))
+        word = L.addr.format[-1]
+        shift = 32 if L.elf_class == 64 else 8
+        top = -1
+        for addr_tag, size_tag, rela in tables:
+            size = tags.get(size_tag, 0)
+            if addr_tag not in tags or not size:
+                continue
+            entry = struct.Struct(L.prefix + word * (3 if rela else 2))
+            region = self.vaddr_region(tags[addr_tag], "relocation table")
+            if size > region.size:
+                raise _Defect(f"relocation table of {size} bytes exceeds its segment ({region.size} bytes)")
+            raw = self.read(region.offset, size - size % entry.size, "relocation table")
+            top = max(top, max((r[1] >> shift for r in entry.iter_unpack(raw)), default=-1))
+        return top + 1
 
     def _versym(self, tags: dict[int, int], nsyms: int) -> array[int]:
         found = self._section(S.SHT_GNU_VERSYM) if self.sections else None

@@ -134,12 +134,19 @@ SHT_GNU_VERSYM = 0x6FFFFFFF
 
 DT_NULL = 0
 DT_NEEDED = 1
+DT_PLTRELSZ = 2
 DT_HASH = 4
 DT_STRTAB = 5
 DT_SYMTAB = 6
+DT_RELA = 7
+DT_RELASZ = 8
 DT_STRSZ = 10
 DT_SYMENT = 11
 DT_SONAME = 14
+DT_REL = 17
+DT_RELSZ = 18
+DT_PLTREL = 20
+DT_JMPREL = 23
 DT_RPATH = 15
 DT_RUNPATH = 29
 DT_FLAGS = 30
@@ -151,8 +158,17 @@ DT_VERDEFNUM = 0x6FFFFFFD
 DT_VERNEED = 0x6FFFFFFE
 DT_VERNEEDNUM = 0x6FFFFFFF
 
+DT_SYMBOLIC = 16
+DT_TEXTREL = 22
+DT_BIND_NOW = 24
+
+DF_SYMBOLIC = 0x2
+DF_TEXTREL = 0x4
 DF_BIND_NOW = 0x8
 DF_1_NOW = 0x1
+
+# The older tags that mean the same as a DT_FLAGS bit (gABI): folded into ``flags``.
+FLAG_TAGS = {DT_SYMBOLIC: DF_SYMBOLIC, DT_TEXTREL: DF_TEXTREL, DT_BIND_NOW: DF_BIND_NOW}
 
 # --- symbols -------------------------------------------------------------------------------------------
 
