@@ -1,0 +1,1 @@
+"""Alembic migrations of the monitor database (run by ``splicelab.store.migrate.upgrade``)."""
