@@ -111,6 +111,48 @@ See build log for details:
   /opt/spack-live/stage/0.23/root/spack-stage-zlib-1.2.13-wy7rtpf36pyphhys3lqsxa5gkh6h2btr/spack-build-out.txt
 """  # noqa: E501
 
+# Spack 1.0.2: compilers are packages (clang is llvm), listed with their install status
+SPACK_10_COMPILER_FIND = """\
+==> Added 4 new compilers to /opt/spack-src/1.0.2/etc/spack/packages.yaml
+    llvm@15.0.6
+    llvm@14.0.6
+    gcc@12.2.0
+    gcc@11.3.0
+==> Compilers are defined in the following files:
+    /opt/spack-src/1.0.2/etc/spack/packages.yaml
+"""
+
+SPACK_10_COMPILER_LIST = """\
+==> Available compilers
+-- gcc debian12-x86_64 ------------------------------------------
+[e]  gcc@12.2.0
+[e]  gcc@11.3.0
+
+-- llvm debian12-x86_64 -----------------------------------------
+[e]  llvm@15.0.6
+[e]  llvm@14.0.6
+"""
+
+
+def test_compiler_find_10() -> None:
+    assert parse_compiler_find(SPACK_10_COMPILER_FIND) == [
+        "llvm@15.0.6",
+        "llvm@14.0.6",
+        "gcc@12.2.0",
+        "gcc@11.3.0",
+    ]
+    # Spack 1.0 source (cmd/compiler.py) formats new compilers as name@{versions}: "gcc@=12.2.0" too
+    assert parse_compiler_find("==> Added 1 new compiler to x.yaml\n    gcc@=13.1.0\n") == ["gcc@13.1.0"]
+
+
+def test_compiler_list_10() -> None:
+    assert parse_compiler_list(SPACK_10_COMPILER_LIST) == [
+        "gcc@12.2.0",
+        "gcc@11.3.0",
+        "llvm@15.0.6",
+        "llvm@14.0.6",
+    ]
+
 
 def test_compiler_find_023() -> None:
     assert parse_compiler_find(SPACK_023_COMPILER_FIND) == [

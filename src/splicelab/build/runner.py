@@ -103,7 +103,10 @@ def upload(
 
 
 def finish(record: BuildRecord, monitor: Monitor | None, tags: Sequence[str] = ()) -> list[str]:
-    """Analyse a finished build's prefix and upload it: the half of a build after ``spack install``."""
+    """Analyse a finished build's prefix (a failed one has none) and upload the build.
+
+    The half of a build after ``spack install``.
+    """
     spec, artifact, problems = analyze(record)
     upload(record, spec, artifact, monitor, tags)
     return problems
@@ -182,11 +185,8 @@ class Runner:
             job.spec, extra_args=self.install_args, log=log, timeout=time_left
         )
         record = record_install(job, result, report, started)
-        if record.status == SUCCESS:
-            for problem in finish(record, self.monitor, self.tags):
-                self.echo(f"  warning: {problem}")
-        else:
-            upload(record, None, None, self.monitor, self.tags)
+        for problem in finish(record, self.monitor, self.tags):
+            self.echo(f"  warning: {problem}")
         self.state.record(record)
         return record
 
