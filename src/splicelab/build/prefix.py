@@ -74,3 +74,15 @@ def read_spec(prefix: Path) -> dict[str, Any]:
     if not isinstance(doc, dict) or "spec" not in doc:
         raise PrefixError(f"{path}: not a Spack spec (no 'spec' field)")
     return doc
+
+
+def read_install_environment(prefix: Path) -> dict[str, str]:
+    """``install_environment.json``: where the build ran (``host_os``, ``platform``, ``host_target``,
+    ``hostname``, ``spack_version``, ``kernel_version``); ``{}`` when absent (Spack < 0.21)."""
+    path = prefix / META / "install_environment.json"
+    if not path.is_file():
+        return {}
+    doc = read_json(path)
+    if not isinstance(doc, dict):
+        raise PrefixError(f"{path}: expected a JSON object")
+    return {str(k): str(v) for k, v in doc.items() if isinstance(v, str | int | float)}

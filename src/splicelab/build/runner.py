@@ -18,7 +18,7 @@ from splicelab.build.monitor import Monitor
 from splicelab.build.prefix import PrefixError, build_log, read_log_file, read_phases, read_spec, tail
 from splicelab.build.records import CANCELLED, FAILED, SUCCESS, BuildRecord, Job, Phase
 from splicelab.build.schedule import DurationModel, fits
-from splicelab.build.spack import CommandResult, InstallReport, Spack
+from splicelab.build.spack import CommandResult, InstallReport, Spack, SpackError
 from splicelab.build.state import BuildState
 from splicelab.sources.errors import SourceError
 from splicelab.sources.spack import load_prefix
@@ -32,6 +32,8 @@ def record_install(job: Job, result: CommandResult, report: InstallReport, start
     record = BuildRecord(job=job, status=status, seconds=round(result.seconds, 3), started=started)
     if node is not None:
         record.hash, record.prefix = node.hash, node.prefix
+    else:
+        record.hash = report.attempted_hash(job.package, job.version)
     if succeeded and node is not None:
         prefix = Path(node.prefix)
         try:
@@ -102,13 +104,19 @@ def upload(
         record.uploaded, record.upload_error = True, None
 
 
-def finish(record: BuildRecord, monitor: Monitor | None, tags: Sequence[str] = ()) -> list[str]:
+def finish(
+    record: BuildRecord,
+    monitor: Monitor | None,
+    tags: Sequence[str] = (),
+    spec: dict[str, Any] | None = None,
+) -> list[str]:
     """Analyse a finished build's prefix (a failed one has none) and upload the build.
 
-    The half of a build after ``spack install``.
+    The half of a build after ``spack install``. ``spec`` stands in for the prefix's spec.json when
+    the build left no prefix (a failure).
     """
-    spec, artifact, problems = analyze(record)
-    upload(record, spec, artifact, monitor, tags)
+    found, artifact, problems = analyze(record)
+    upload(record, found or spec, artifact, monitor, tags)
     return problems
 
 
@@ -185,7 +193,13 @@ class Runner:
             job.spec, extra_args=self.install_args, log=log, timeout=time_left
         )
         record = record_install(job, result, report, started)
-        for problem in finish(record, self.monitor, self.tags):
+        spec = None
+        if self.monitor is not None and record.status != SUCCESS:
+            try:  # a failed build left no spec.json; the monitor needs the spec to file the build under
+                spec = self.spack.spec_json(job.spec)
+            except SpackError as exc:
+                self.echo(f"  warning: no spec to report the failure with: {exc}")
+        for problem in finish(record, self.monitor, self.tags, spec):
             self.echo(f"  warning: {problem}")
         self.state.record(record)
         return record

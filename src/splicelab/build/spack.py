@@ -10,6 +10,7 @@ print compilers differently: ``gcc@12.2.0`` under a ``-- gcc debian12-x86_64 --`
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import re
 import shutil
@@ -20,6 +21,7 @@ import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 INSTALL_HELP = (
     "Spack was not found: put `spack` on PATH or set SPACK_ROOT to a Spack checkout. To install it: "
@@ -110,8 +112,18 @@ class InstallReport:
     phases: dict[str, list[str]] = field(default_factory=dict)  # package -> phases started, in order
     timings: dict[str, dict[str, float]] = field(default_factory=dict)  # package -> phase -> seconds
     succeeded: list[str] = field(default_factory=list)  # "name-version-hash"
+    started: list[tuple[str, str, str]] = field(
+        default_factory=list
+    )  # "==> Installing" (name, version, hash)
     errors: list[str] = field(default_factory=list)
     build_logs: list[str] = field(default_factory=list)
+
+    def attempted_hash(self, package: str, version: str) -> str | None:
+        """The hash of the last ``==> Installing package-version-HASH`` (also when it then failed)."""
+        for name, ver, digest in reversed(self.started):
+            if name == package and ver == version:
+                return digest
+        return None
 
     def node(self, package: str, version: str | None = None) -> InstalledNode | None:
         """The last installed (non-external) node of ``package`` (at ``version``)."""
@@ -123,6 +135,7 @@ class InstallReport:
 
 _ID = re.compile(r"^(?P<name>[A-Za-z0-9][\w.+-]*?)-(?P<version>[^-/]+)-(?P<hash>[a-z0-9]{32})$")
 _INSTALLED = re.compile(r"^\[\+\]\s+(?P<prefix>/\S.*?)(?:\s+\(external (?P<ext>\S+)\))?\s*$")
+_INSTALLING = re.compile(r"^==> Installing (?P<id>\S+) \[\d+/\d+\]")
 _PHASE = re.compile(r"^==> (?P<pkg>[\w.+-]+): Executing phase: '(?P<phase>[\w-]+)'")
 _SUCCESS = re.compile(r"^==> (?P<pkg>[\w.+-]+): Successfully installed (?P<id>\S+)")
 _TIMING = re.compile(r"(?P<phase>[A-Za-z][\w-]*): (?P<seconds>[\d.]+)s")
@@ -147,6 +160,8 @@ def parse_install_output(text: str) -> InstallReport:
                 report.installed.append(
                     InstalledNode(*parts, prefix=m.group("prefix"), external=bool(m.group("ext")))
                 )
+        elif (m := _INSTALLING.match(line)) and (parts := split_install_id(m.group("id"))):
+            report.started.append(parts)
         elif m := _PHASE.match(line):
             report.phases.setdefault(m.group("pkg"), []).append(m.group("phase"))
         elif m := _SUCCESS.match(line):
@@ -276,6 +291,18 @@ class Spack:
     def versions(self, package: str, *, safe: bool = True) -> list[str]:
         args = ["versions", "--safe", package] if safe else ["versions", package]
         return parse_versions(self._checked(args))
+
+    def spec_json(self, spec: str) -> dict[str, Any]:
+        """The concrete spec ``spack spec --json SPEC`` solves for (the same one ``install`` builds)."""
+        text = self._checked(["spec", "--json", spec])
+        start = text.find("{")
+        try:
+            doc = json.loads(text[start:]) if start >= 0 else None
+        except json.JSONDecodeError as exc:
+            raise SpackError(f"`spack spec --json {spec}` printed no JSON: {exc}") from None
+        if not isinstance(doc, dict) or "spec" not in doc:
+            raise SpackError(f"`spack spec --json {spec}` printed no spec")
+        return doc
 
     def install(
         self,
