@@ -69,7 +69,10 @@ _SKIP = frozenset(
         "mime-support", "krb5-config", "readline-common", "netbase", "shared-mime-info",
     }
 )  # fmt: skip
-_NOT_LIBRARY = re.compile(r"-(dev|doc|dbg|dbgsym|bin|utils|tools?|examples|data|common|tests?|udeb)$")
+_NOT_LIBRARY = re.compile(
+    r"-(dev|doc|dbg|dbgsym|bin|utils|tools?|examples|data|common|tests?|udeb|source)$|^lib(32|x32|64)[a-z]"
+)
+_PLAN_VERSION = 2  # bump when the resolution rules change: cached plans are then recomputed
 _USR_MERGED = ("bin", "sbin", "lib", "lib64", "lib32", "libx32")
 
 
@@ -348,7 +351,9 @@ class PackageIndex:
             p = self.packages[name]
             if _NOT_LIBRARY.search(name) or "debian-installer" in p.section:
                 continue
-            if p.section.endswith("libs") or (name.startswith("lib") and "libdevel" not in p.section):
+            if p.section.endswith("libs") or (
+                name.startswith("lib") and not p.section.endswith(("devel", "doc"))
+            ):
                 out.append(name)
         return out
 
@@ -532,22 +537,24 @@ def _pick_programs(
 
 
 def _family(
-    index: PackageIndex, source: str, release: str, programs: Sequence[tuple[str, str]] | None
+    index: PackageIndex,
+    source: str,
+    release: str,
+    programs: Sequence[tuple[str, str]] | None,
+    known: Sequence[str] = (),
 ) -> Family:
-    libs = index.library_packages(source)
+    """The source's library packages in this release, and the programs that use them.
+
+    Every shared-library package of the source counts (a splice replaces all of them: sid ships both
+    libxml2-16 (``libxml2.so.16``) and, built from another source, libxml2 (``libxml2.so.2``); a
+    program takes the soname it needs). ``known``: library package names the family has in other
+    releases; those present here join it whatever source builds them now.
+    """
+    own = index.library_packages(source)
+    libs = sorted(set(own) | {n for n in known if index.get(n) is not None and not _NOT_LIBRARY.search(n)})
     if not libs:
         raise DebianError(f"{release}: source package {source!r} has no shared-library binary package")
-    fam = Family(source, release)
-    fam.programs = _pick_programs(index, source, libs, programs)
-    if fam.programs:
-        closure = index.closure(p for p, _ in fam.programs)
-        used = [n for n in libs if n in closure]
-        # The newest build of the library the program uses; other library packages of the source (an
-        # old soname kept as cruft, a gnutls flavour) only when the program uses none of them.
-        fam.libraries = used or libs
-    else:
-        fam.libraries = libs
-    return fam
+    return Family(source, release, libs, _pick_programs(index, source, own or libs, programs))
 
 
 def fetch_release(
@@ -559,6 +566,7 @@ def fetch_release(
     security: bool = False,
     refresh: bool = False,
     progress: Any = None,
+    known: Mapping[str, Sequence[str]] | None = None,
 ) -> tuple[DebianRelease, dict[str, Family], list[str]]:
     """Fetch and unpack one release for the given source packages (→ their programs, or None).
 
@@ -572,8 +580,11 @@ def fetch_release(
         index_files = apt.index_files()
         if not index_files:
             raise DebianError(f"{release}: apt-get update produced no Packages index")
-        request = json.dumps({k: families[k] for k in sorted(families)}, sort_keys=True)
-        plan_key = hashlib.sha256((PackageIndex.key(index_files) + request).encode()).hexdigest()[:16]
+        known = {k: sorted(v) for k, v in (known or {}).items()}
+        request = json.dumps([{k: families[k] for k in sorted(families)}, known], sort_keys=True)
+        plan_key = hashlib.sha256(
+            f"{_PLAN_VERSION}:{PackageIndex.key(index_files)}:{request}".encode()
+        ).hexdigest()[:16]
         plan_path = base / "plans" / f"{plan_key}.json"
         installed = _read_manifest(base)
         try:
@@ -586,7 +597,7 @@ def fetch_release(
                 raise ValueError("root holds packages the plan does not know")
         except (OSError, ValueError, KeyError, TypeError):
             index = PackageIndex.load(index_files, base / "apt" / "index.json")
-            fams, wanted, errors = _plan(index, release, families, installed)
+            fams, wanted, errors = _plan(index, release, families, installed, known)
             plan_path.parent.mkdir(parents=True, exist_ok=True)
             plan_path.write_text(
                 json.dumps(
@@ -611,13 +622,14 @@ def _plan(
     release: str,
     families: Mapping[str, Sequence[tuple[str, str]] | None],
     installed: Mapping[str, Any],
+    known: Mapping[str, Sequence[str]],
 ) -> tuple[dict[str, Family], dict[str, Package], list[str]]:
     errors: list[str] = []
     fams: dict[str, Family] = {}
     roots = ["libc6"]
     for source, programs in families.items():
         try:
-            fam = _family(index, source, release, programs)
+            fam = _family(index, source, release, programs, known.get(source, ()))
         except DebianError as exc:
             errors.append(str(exc))
             continue
@@ -814,8 +826,18 @@ def fetch_debian(
     dep_index: dict[str, dict[str, list[str]]] = {}
     for release in sorted(releases, key=release_key):
         try:
+            known = {
+                s: sorted({n for f in out.families.get(s, {}).values() for n in f.libraries}) for s in wanted
+            }
             rel, fams, errors = fetch_release(
-                release, wanted, cache, mirror=mirror, security=security, refresh=refresh, progress=progress
+                release,
+                wanted,
+                cache,
+                mirror=mirror,
+                security=security,
+                refresh=refresh,
+                progress=progress,
+                known=known,
             )
         except (AptError, DebianError, OSError) as exc:
             out.errors.append(f"{release}: {exc}")

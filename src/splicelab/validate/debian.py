@@ -1,0 +1,221 @@
+"""Splices between Debian releases (from :func:`splicelab.sources.debian.fetch_debian`), in two modes.
+
+- **C** — system X with Y's library dropped in: release X's own loader, glibc and libraries; only the
+  family's library comes from Y. What a splice does to a real installation.
+- **B** — pure interface: the newest release's loader and glibc, the newest build of every other
+  library (older releases' library directories searched after the newest's, for sonames it no longer
+  ships); only the family's library comes from Y, the program from X.
+
+The family's libraries of the system are *hidden* when Y does not provide their sonames (sid's
+``libxml2.so.16`` replacing ``libxml2.so.2``): the system's library directory is replaced, inside the
+sandbox, by a view without those names, so the loader reports the missing soname instead of quietly
+loading the original.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+from splicelab.artifact import Artifact
+from splicelab.sources.debian import MULTIARCH, DebianSet, release_key
+from splicelab.validate.runner import Job, System, root_system
+from splicelab.validate.sandbox import Bind
+
+LIBDIR = f"usr/lib/{MULTIARCH}"
+MODES = ("B", "C")
+
+
+def _sonames(art: Artifact) -> dict[str, Path]:
+    """soname (and real file name) → host file, for each shared library the artifact ships."""
+    out: dict[str, Path] = {}
+    for rel, corpus in art.files.items():
+        if corpus.elf_type != "ET_DYN" or not corpus.soname:
+            continue
+        if not rel.startswith(("usr/lib/", "lib/")):
+            continue
+        if "/" in rel[len(LIBDIR) + 1 :] and rel.startswith(LIBDIR):  # plugins in subdirectories
+            continue
+        out[corpus.soname] = art.root / rel
+        out[os.path.basename(rel)] = art.root / rel
+    return out
+
+
+def library_view(root: Path, hide: Iterable[str]) -> tuple[Path, list[str]] | None:
+    """A copy of the root's multiarch library directory without the names in ``hide`` (hard links).
+
+    Returns the view and its subdirectories (left empty: bind the originals onto them), or None when
+    nothing needs hiding. Views are kept under ``<release>/views/`` and rebuilt when the root changes.
+    """
+    libdir = root / LIBDIR
+    hidden = sorted(n for n in set(hide) if os.path.lexists(libdir / n))
+    if not hidden:
+        return None
+    stamp = (root.parent / "root.json").stat().st_mtime_ns if (root.parent / "root.json").exists() else 0
+    key = hashlib.sha256(f"{stamp}:{':'.join(hidden)}".encode()).hexdigest()[:16]
+    view = root.parent / "views" / key
+    subdirs = []
+    if not view.is_dir():
+        tmp = view.with_name(key + f".tmp{os.getpid()}")
+        tmp.mkdir(parents=True)
+        for entry in os.scandir(libdir):
+            if entry.name in hidden:
+                continue
+            dst = tmp / entry.name
+            if entry.is_symlink():
+                os.symlink(os.readlink(entry.path), dst)
+            elif entry.is_dir():
+                dst.mkdir()
+            else:
+                try:
+                    os.link(entry.path, dst)
+                except OSError:
+                    import shutil
+
+                    shutil.copy2(entry.path, dst)
+        try:
+            tmp.rename(view)
+        except OSError:  # another process made it first
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
+    for entry in os.scandir(libdir):
+        if entry.is_dir(follow_symlinks=False):
+            subdirs.append(entry.name)
+    return view, sorted(subdirs)
+
+
+def _with_view(system: System, root: Path, hide: Iterable[str]) -> System:
+    v = library_view(root, hide)
+    if v is None:
+        return system
+    view, subdirs = v
+    binds = list(system.binds)
+    binds.append(Bind(view, "/" + LIBDIR))
+    binds += [Bind(root / LIBDIR / s, f"/{LIBDIR}/{s}") for s in subdirs]
+    return System(system.name + "-view", binds, dict(system.symlinks), system.loader,
+                  list(system.library_path), [*system.allowed, view])  # fmt: skip
+
+
+def mode_c_system(dset: DebianSet, release: str, hide: Iterable[str] = ()) -> System:
+    root = dset.releases[release].root
+    system = root_system(release, root)
+    system.library_path = [f"/{LIBDIR}", "/usr/lib"]
+    return _with_view(system, root, hide)
+
+
+def mode_b_system(dset: DebianSet, hide: Iterable[str] = ()) -> System:
+    """The newest release's root, older releases' library dirs searched after its own."""
+    order = sorted(dset.releases, key=release_key, reverse=True)
+    newest = order[0]
+    system = mode_c_system(dset, newest, hide)
+    system.name = f"B:{newest}"
+    hide = list(hide)
+    for rel in order[1:]:
+        root = dset.releases[rel].root
+        v = library_view(root, hide)
+        src = v[0] if v is not None else root / LIBDIR
+        system.binds.append(Bind(src, f"/.fallback/{rel}"))
+        system.library_path.append(f"/.fallback/{rel}")
+        system.allowed.append(src)
+    return system
+
+
+def _program(dset: DebianSet, source: str, release: str) -> tuple[Artifact, str] | None:
+    fam = dset.families.get(source, {}).get(release)
+    if fam is None or not fam.programs:
+        return None
+    pkg, path = fam.programs[0]
+    art = dset.artifact(pkg, release)
+    if art is None or not path:
+        return None
+    return art, path
+
+
+def _libraries(dset: DebianSet, source: str, release: str) -> list[Artifact]:
+    fam = dset.families.get(source, {}).get(release)
+    if fam is None:
+        return []
+    return [a for n in fam.libraries if (a := dset.artifact(n, release)) is not None]
+
+
+def _describe(art: Artifact, file: str | None = None) -> dict[str, Any]:
+    d = art.describe()
+    if file is not None:
+        d["file"] = file
+    return d
+
+
+def _pick(libs: list[Artifact], needed: set[str]) -> list[Artifact]:
+    """The libraries, the one providing a soname the program needs first."""
+    return sorted(libs, key=lambda a: (not (set(_sonames(a)) & needed), a.name))
+
+
+def debian_jobs(
+    dset: DebianSet,
+    modes: Sequence[str] = MODES,
+    sources: Sequence[str] | None = None,
+    method: str = "hermetic",
+) -> Iterator[tuple[Job, Job]]:
+    """Every (program release X, library release Y, mode) splice, with the native baseline job.
+
+    Yields ``(job, baseline_job)``; the baseline is the program on its own release, unspliced.
+    """
+    releases = sorted(dset.releases, key=release_key)
+    for source in sources or sorted(dset.families):
+        family_libs = {r: _libraries(dset, source, r) for r in releases}
+        family_sonames = frozenset(s for libs in family_libs.values() for a in libs for s in _sonames(a))
+        for x in releases:
+            prog = _program(dset, source, x)
+            if prog is None:
+                continue
+            p_art, p_path = prog
+            baseline = Job(
+                "/" + p_path,
+                mode_c_system(dset, x),
+                {},
+                family_sonames,
+                "hermetic",
+                record={"baseline_key": p_art.id},
+                program_host=p_art.root / p_path,
+            )
+            for y in releases:
+                repl = family_libs[y]
+                if not repl:
+                    continue
+                needed = set(p_art.files[p_path].needed) if p_path in p_art.files else set()
+                stage: dict[str, Path] = {}
+                for a in repl:
+                    stage.update(_sonames(a))
+                provided = {n for a in repl for n in _sonames(a)}
+                hide = family_sonames - provided
+                for mode in modes:
+                    if mode == "C":
+                        system = mode_c_system(dset, x, hide)
+                        original = _pick(family_libs[x], needed)
+                        program = "/" + p_path
+                    else:
+                        system = mode_b_system(dset, hide)
+                        original = _pick(family_libs[max(releases, key=release_key)], needed)
+                        program = f"/.program/{os.path.basename(p_path)}"
+                        system.binds.append(Bind(p_art.root / p_path, program))
+                    record: dict[str, Any] = {
+                        "program": p_art.name,
+                        "program_release": x,
+                        "library": _pick(repl, needed)[0].name,
+                        "library_release": y,
+                        "mode": mode,
+                        "binary": _describe(p_art, p_path),
+                        "dependency": source,
+                        "original": _describe(original[0]) if original else None,
+                        "replacement": _describe(_pick(repl, needed)[0]),
+                        "baseline_key": p_art.id,
+                    }
+                    yield (
+                        Job(program, system, stage, family_sonames, method, record=record,
+                            program_host=p_art.root / p_path),
+                        baseline,
+                    )  # fmt: skip
