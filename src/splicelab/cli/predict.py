@@ -43,11 +43,12 @@ from splicelab.parallel import make_executor
     help="Whose verdicts fill matrix.csv. Default: loader if it ran, else the first predictor.",
 )
 @click.option(
-    "--default-dir",
-    "default_dirs",
+    "--system",
+    "system_dirs",
     multiple=True,
     metavar="DIR",
-    help="A system library directory of the artifact set (searched last, like /usr/lib). Repeatable.",
+    help="Also read this machine's libraries in DIR (e.g. /lib/x86_64-linux-gnu) as the artifact "
+    "'system', searched last like ld.so's default directories. Repeatable.",
 )
 @click.option(
     "--cache",
@@ -64,7 +65,7 @@ def predict(
     predictors: tuple[str, ...],
     all_predictors: bool,
     matrix_predictor: str | None,
-    default_dirs: tuple[str, ...],
+    system_dirs: tuple[str, ...],
     cache_dir: Path | None,
     scheduler: str | None,
     workers: int | None,
@@ -80,6 +81,7 @@ def predict(
     from splicelab.predict.engine import predict as run
     from splicelab.report.predictions import write_all
     from splicelab.sources import SourceError, load_artifacts
+    from splicelab.sources.system import load_system
 
     console = Console(stderr=True, highlight=False)
     names = registry.names() if all_predictors else list(predictors or registry.DEFAULT)
@@ -89,6 +91,9 @@ def predict(
     errors: list[SourceError] = []
     with console.status("reading artifacts…", spinner="dots") if console.is_terminal else nullcontext():
         arts = load_artifacts(artifacts, errors)
+        system = load_system(system_dirs, errors) if system_dirs else None
+        if system is not None:
+            arts.append(system)
     for err in errors:
         console.print(f"error: {err}", markup=False, soft_wrap=True)
     console.print(f"{len(arts)} builds, {sum(len(a.files) for a in arts)} ELF files", markup=False)
@@ -110,7 +115,7 @@ def predict(
             for record in run(
                 arts,
                 names,
-                options=WorldOptions(default_dirs=default_dirs),
+                options=WorldOptions(default_dirs=system_dirs),
                 executor=executor,
                 total=lambda n: progress.update(task, total=n),
                 progress=lambda n: progress.advance(task, n),

@@ -23,6 +23,7 @@ from splicelab.artifact import Artifact
 from splicelab.link import World
 from splicelab.parallel import Executor, InProcessExecutor
 from splicelab.predict.base import Prediction, Splice
+from splicelab.sources.system import NAME as SYSTEM
 
 # (binary index, file, dependency, original index, replacement index): a splice by position.
 SpliceKey = tuple[int, str, str, int, int]
@@ -113,9 +114,10 @@ def splice_keys(artifacts: Sequence[Artifact], world: World) -> list[SpliceKey]:
     from splicelab.splices import enumerate_splices
 
     position = {id(a): i for i, a in enumerate(artifacts)}
+    binaries = [a for a in artifacts if a.source != SYSTEM]  # the host's libraries only serve closures
     return [
         (position[id(s.binary)], s.file, s.dependency, position[id(s.original)], position[id(s.replacement)])
-        for s in enumerate_splices(world)
+        for s in enumerate_splices(world, binaries)
     ]
 
 

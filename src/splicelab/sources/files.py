@@ -65,13 +65,14 @@ def _stub_target(path: str, size: int) -> str | None:
     return text
 
 
-def read_tree(root: Path, *, skip_dirs: tuple[str, ...] = (".spack",)) -> Tree:
-    """Every ELF file under ``root`` (not following symlinked directories, skipping ``skip_dirs``)."""
+def read_tree(root: Path, *, skip_dirs: tuple[str, ...] = (".spack",), recursive: bool = True) -> Tree:
+    """Every ELF file under ``root`` (not following symlinked directories, skipping ``skip_dirs``;
+    only those directly in ``root`` unless ``recursive``)."""
     tree = Tree()
     links: dict[str, str] = {}  # relpath -> relpath of what it points to (maybe another link)
     top = os.fspath(root)
     for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs)
+        dirnames[:] = sorted(d for d in dirnames if d not in skip_dirs) if recursive else []
         reldir = os.path.relpath(dirpath, top)
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
