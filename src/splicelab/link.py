@@ -474,10 +474,11 @@ class Closure:
                 missing_nodes.add((r, file, v))
                 out.extend(_version_problems(objs[r], self.world.index(objs[r].corpus), file, v))
             names = self._names
+            incomplete = {m.needed_by for m in self.missing}
             for b in self.bind():
                 if b.provider is not None or b.weak:
                     continue
-                if _subsumed(b.requester, b.name, b.version, b.library, names, missing_nodes):
+                if _subsumed(b.requester, b.version, b.library, names, missing_nodes, incomplete):
                     continue
                 out.append(_symbol_problem(objs[b.requester], b.name, b.version, b.library))
             out.extend(_copy_problems(objs, self.copies(), self._names, None))
@@ -518,15 +519,18 @@ def _first_provider(indexes: Sequence[SymbolIndex], name: str, version: str | No
 
 def _subsumed(
     requester: int,
-    name: str,
     version: str | None,
     library: str | None,
     names: Mapping[str, int],
     missing_nodes: set[tuple[int, str, str]],
+    incomplete: set[int],
 ) -> bool:
-    """Whether an unbound import is already explained by a missing file or a missing version node."""
+    """Whether an unbound import is already explained by a missing file or a missing version node.
+
+    An unversioned import of an object some of whose NEEDED entries were not found is explained by
+    them: ld.so stops at the missing file, and nothing tells where the symbol would have come from."""
     if version is None or library is None:
-        return False
+        return requester in incomplete
     if library not in names:
         return True  # the library it is required from was not found: that is the problem
     return (requester, library, version) in missing_nodes
@@ -771,7 +775,7 @@ class World:
     def file(self, artifact: Artifact, relpath: str) -> LibraryFile:
         f = self._files.get((id(artifact), relpath))
         if f is None:
-            if artifact not in self.artifacts and relpath in artifact.files:
+            if relpath in artifact.files and all(a is not artifact for a in self.artifacts):
                 raise KeyError(f"artifact {artifact.id} is not part of this world")
             raise KeyError(f"{artifact.id} has no ELF file {relpath!r}")
         return f
@@ -1225,6 +1229,7 @@ class World:
                             missing_nodes.add((p, req.file, v))
                             new.extend(_version_problems(new_objs[p], indexes[p], req.file, v))
         names = c._names
+        incomplete = {m.needed_by for m in c.missing}
         # 2. imports that bound to the replaced objects (or are versioned from them)
         if dep.demand_v or dep.demand_u:
             left_v = set(dep.demand_v)
@@ -1239,12 +1244,13 @@ class World:
                 for k in sorted(left_v):
                     if _first_provider(indexes, k[0], k[1], 0) is None:
                         for r, lib in dep.demand_v[k]:
-                            if not _subsumed(r, k[0], k[1], lib, names, missing_nodes):
+                            if not _subsumed(r, k[1], lib, names, missing_nodes, incomplete):
                                 new.append(_symbol_problem(new_objs[r], k[0], k[1], lib))
                 for n in sorted(left_u):
                     if _first_provider(indexes, n, None, 0) is None:
                         for r in dep.demand_u[n]:
-                            new.append(_symbol_problem(new_objs[r], n, None, None))
+                            if r not in incomplete:
+                                new.append(_symbol_problem(new_objs[r], n, None, None))
         # 3. the replacements' own imports
         for p in subs:
             ix = indexes[p]
@@ -1261,10 +1267,11 @@ class World:
                     left_u -= qix.plain_keys
             for name, version in sorted(left_v):
                 lib = ix.strong_v[(name, version)]
-                if not _subsumed(p, name, version, lib, names, missing_nodes):
+                if not _subsumed(p, version, lib, names, missing_nodes, incomplete):
                     new.append(_symbol_problem(new_objs[p], name, version, lib))
-            for name in sorted(left_u):
-                new.append(_symbol_problem(new_objs[p], name, None, None))
+            if p not in incomplete:
+                for name in sorted(left_u):
+                    new.append(_symbol_problem(new_objs[p], name, None, None))
         # 4. copy relocations
         if base.copies:
             copies = tuple((e, _first_provider(indexes, e.name, e.version, 1)) for e, _p in base.copies)
