@@ -188,7 +188,7 @@ def test_runner_stops_before_a_build_that_would_not_fit(tmp_path: Path) -> None:
     outcome = runner.run(jobs)
     assert outcome.stopped_for_time and outcome.records == []
     assert outcome.remaining == jobs[1:]
-    assert any("already done" in line for line in lines) and any(
+    assert any("1 of 3 builds already ran" in line for line in lines) and any(
         "estimated at 125s" in line for line in lines
     )
     assert [j.key for j in BuildState.load(tmp_path / "state.json").jobs] == [j.key for j in jobs]

@@ -152,7 +152,9 @@ class Runner:
         todo = self.state.pending(jobs, retry_failed=self.retry_failed)
         skipped = len(jobs) - len(todo)
         if skipped:
-            self.echo(f"{skipped} of {len(jobs)} builds already done (state {self.state.path})")
+            self.echo(
+                f"{skipped} of {len(jobs)} builds already ran (state {self.state.path}); see --retry-failed"
+            )
         model = DurationModel.from_records(self.state.records.values())
         start = self.clock()
         result = RunResult()
