@@ -212,7 +212,9 @@ def _spec(session: Session, spec_id: int) -> Spec:
 @router.get("/specs/name/{name}/", summary="Every spec of a package")
 def specs_by_name(name: str, request: Request, _: User | None = Depends(allow_read)) -> list[dict[str, Any]]:
     with get_db(request).session() as session:
-        return [specs.describe(s) for s in specs.by_name(session, name)]
+        found = specs.by_name(session, name)
+        builds_of = specs.builds_of(session, [s.id for s in found])
+        return [specs.describe(s, builds_of[s.id]) for s in found]
 
 
 @router.get("/specs/{spec_id}/attributes/", summary="A spec's analysis results (ids, files, analyzers)")

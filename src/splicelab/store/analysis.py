@@ -2,7 +2,10 @@
 
 The metadata is keyed by analyzer, as spack's analyzers send it:
 
-* ``install_files``: spack's install manifest ``{path: {mode, owner, group, type, hash}}``;
+* ``install_files``: spack's install manifest ``{path: {mode, owner, group, type, hash}}`` (absolute
+  paths: the part up to the ``<name>-<version>-<hash>`` directory is the build's install prefix);
+* ``install_prefix`` (splicelab's clients): the absolute prefix the build was installed in, which
+  RPATHs name; it becomes the artifact's ``recorded_root``;
 * ``environment_variables``: ``{NAME: value}``; ``config_args``: a string;
 * any other analyzer: a list of ``{"name", "install_file", "value" | "json_value" | "binary_value"}``.
 
@@ -27,7 +30,7 @@ from splicelab.corpus import CorpusFormatError, read_symbolator
 from splicelab.store import corpora as corpus_store
 from splicelab.store import specs as spec_store
 from splicelab.store.models import AnalysisResult, Artifact, ArtifactFile, Build, Corpus, InstallFile, utcnow
-from splicelab.store.paths import UnsafePathError, strip_install_prefix
+from splicelab.store.paths import UnsafePathError, check_absolute, install_prefix, strip_install_prefix
 from splicelab.store.upsert import ids_by_key, upsert
 
 # What splicelab's own clients send: analyzer "splicelab", result name "splicelab-corpus".
@@ -185,6 +188,13 @@ def update_metadata(session: Session, build: Build, metadata: Any) -> Summary:
                 summary.fields.append("environment_variables")
             elif analyzer == "install_files":
                 manifest = _parse_manifest(value, hashes)
+                prefixes = {install_prefix(name, hashes) for name in value}
+                prefixes.discard(None)
+                if len(prefixes) == 1 and not build.install_prefix:
+                    build.install_prefix = str(prefixes.pop())
+            elif analyzer == "install_prefix":
+                build.install_prefix = check_absolute(value, "metadata.install_prefix")
+                summary.fields.append("install_prefix")
             else:
                 results.extend(_parse_results(analyzer, value, hashes))
         except UnsafePathError as exc:
@@ -266,7 +276,7 @@ def sync_artifact(session: Session, build: Build) -> int:
         "platform": "-".join(p for p in (spec.platform, spec.platform_os, spec.target) if p) or None,
         "release": None,
         "root": "",
-        "recorded_root": None,
+        "recorded_root": build.install_prefix or None,
         "build_spec": spec.build_spec or None,
         "dependencies": deps,
         "extra": {"spack_build_id": build.id, "full_hash": spec.full_hash},
@@ -283,6 +293,7 @@ def sync_artifact(session: Session, build: Build) -> int:
             "compiler",
             "platform",
             "build_spec",
+            "recorded_root",
             "dependencies",
             "extra",
             "spack_build_id",

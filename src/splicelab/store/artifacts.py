@@ -122,8 +122,8 @@ def prepare(doc: Any, where: str = "artifact") -> PreparedArtifact:
         w = f"{where}.files[{path!r}]"
         try:
             rel = safe_relative_path(path, w)
-            if isinstance(corpus, dict):
-                corpus.setdefault("path", rel)
+            if isinstance(corpus, dict):  # a file's corpus path is its path in the artifact
+                corpus = {**corpus, "path": rel}
             files[rel] = corpus_store.prepare(corpus, w)
         except (UnsafePathError, CorpusFormatError) as exc:
             raise ArtifactFormatError(str(exc)) from None

@@ -146,6 +146,7 @@ def describe(build: Build) -> dict[str, Any]:
         "status": build.status,
         "tags": [t.tag for t in build.tags],
         "owner": build.owner.name if build.owner else None,
+        "install_prefix": build.install_prefix or None,
         "environment": build.environment.to_dict(),
         "created_at": build.created_at.isoformat() if build.created_at else None,
         "updated_at": build.updated_at.isoformat() if build.updated_at else None,

@@ -174,6 +174,7 @@ class Build(Base):
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), nullable=True)
     status: Mapped[str] = mapped_column(String(20), default="NOTRUN")
     config_args: Mapped[str | None] = mapped_column(Text, nullable=True)
+    install_prefix: Mapped[str] = mapped_column(String(1000), default="")
     envars: Mapped[dict[str, Any]] = mapped_column(default=dict)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)

@@ -35,6 +35,26 @@ def safe_relative_path(name: object, field: str = "path") -> str:
     return "/".join(parts)
 
 
+def install_prefix(name: str, hashes: tuple[str, ...]) -> str | None:
+    """The install prefix an absolute manifest path lies in (up to the ``…-<hash>`` directory)."""
+    if not name.startswith("/"):
+        return None
+    parts = name.split("/")
+    for i in range(len(parts) - 1, -1, -1):
+        if any(h and parts[i].endswith(f"-{h}") for h in hashes):
+            return "/".join(parts[: i + 1])
+    return None
+
+
+def check_absolute(value: object, field: str) -> str:
+    """An absolute directory name as recorded on the build machine (kept as data, never opened)."""
+    if not isinstance(value, str) or not value.startswith("/") or len(value) > MAX_LENGTH:
+        raise UnsafePathError(f"{field}: expected an absolute path (at most {MAX_LENGTH} characters)")
+    if "\x00" in value or ".." in value.split("/"):
+        raise UnsafePathError(f"{field}: {value!r} contains a NUL byte or '..'")
+    return value.rstrip("/") or "/"
+
+
 def strip_install_prefix(name: str, hashes: tuple[str, ...], field: str = "path") -> str:
     """An absolute path from a Spack install manifest, made relative to its prefix.
 

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from splicelab.store.models import Spec, SpecDependency
+from splicelab.store.models import Build, Spec, SpecDependency
 from splicelab.store.specjson import SpecNode
 from splicelab.store.upsert import ids_by_key, upsert
 
@@ -118,9 +118,25 @@ def link_dependencies(spec: Spec) -> list[SpecDependency]:
     return [d for d in spec.dependencies if not d.types or {"link", "run"} & set(d.types)]
 
 
-def describe(spec: Spec) -> dict[str, Any]:
-    """A spec as ``/ms1/specs/name/<pkg>/`` lists it (spack-monitor's serializer, with richer edges)."""
-    return {
+def builds_of(session: Session, spec_ids: Sequence[int]) -> dict[int, list[dict[str, Any]]]:
+    """``{spec id: [{"build_id", "status", "install_prefix"}]}``, oldest build first."""
+    out: dict[int, list[dict[str, Any]]] = {i: [] for i in spec_ids}
+    if not spec_ids:
+        return out
+    stmt = (
+        select(Build.spec_id, Build.id, Build.status, Build.install_prefix)
+        .where(Build.spec_id.in_(list(spec_ids)))
+        .order_by(Build.id)
+    )
+    for spec_id, build_id, status, prefix in session.execute(stmt):
+        out[spec_id].append({"build_id": build_id, "status": status, "install_prefix": prefix or None})
+    return out
+
+
+def describe(spec: Spec, builds: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """A spec as ``/ms1/specs/name/<pkg>/`` lists it: spack-monitor's serializer, with richer edges
+    (and the spec's builds when ``builds`` is given)."""
+    d = {
         "id": spec.id,
         "label": "spec",
         "name": spec.name,
@@ -153,6 +169,9 @@ def describe(spec: Spec) -> dict[str, Any]:
         ],
         "add_date": spec.created_at.isoformat() if spec.created_at else None,
     }
+    if builds is not None:
+        d["builds"] = builds
+    return d
 
 
 def ids_summary(spec: Spec) -> dict[str, Any]:

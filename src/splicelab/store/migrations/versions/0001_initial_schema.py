@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-25 15:33:35.878216
+Create Date: 2026-11-25 15:41:36.560866
 """
 
 from __future__ import annotations
@@ -187,6 +187,7 @@ def upgrade() -> None:
         sa.Column("owner_id", sa.Integer(), nullable=True),
         sa.Column("status", sa.String(length=20), nullable=False),
         sa.Column("config_args", sa.Text(), nullable=True),
+        sa.Column("install_prefix", sa.String(length=1000), nullable=False),
         sa.Column(
             "envars",
             sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), "postgresql"),
