@@ -95,14 +95,17 @@ class Score:
 
 
 def score(grid: Grid, predictor: str) -> Score:
-    """Confusion matrix (verdict x ok/fail) over the splices with a conclusive outcome."""
+    """Confusion matrix (verdict x ok/fail) over the splices the predictor judged that have a conclusive
+    outcome."""
     s = Score(predictor)
     rows, cols = grid.row_labels(), grid.col_labels()
     for (i, j), cell in sorted(grid.cells.items()):
         if cell.outcome is None or cell.outcome.works is None:
             continue
         p = cell.predictions.get(predictor)
-        verdict = p.verdict if p else Verdict.UNKNOWN
+        if p is None:  # not a splice this predictor was asked about (e.g. the original build itself)
+            continue
+        verdict = p.verdict
         s.confusion[verdict.value]["ok" if cell.outcome.works else "fail"] += 1
         if verdict is Verdict.WORKS and not cell.outcome.works:
             s.false_works.append(
@@ -111,7 +114,7 @@ def score(grid: Grid, predictor: str) -> Score:
                     "replacement": cols[j],
                     "verdict": verdict.value,
                     "class": cell.outcome.cls,
-                    "reasons": [r.to_dict() for r in (p.reasons if p else ())],
+                    "reasons": [r.to_dict() for r in p.reasons],
                     "message": cell.outcome.message,
                 }
             )

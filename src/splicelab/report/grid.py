@@ -27,6 +27,9 @@ INCONCLUSIVE_CLASSES = frozenset({"glibc-program"})
 OK_CLASS = "ok"
 
 
+SYMBOLATOR_PREDICTOR = "symbols"  # the seed's file holds the verdicts of the seed's algorithm
+
+
 class ReportInputError(ValueError):
     """A malformed input document (predictions, outcomes, evaluation); the message names file and field."""
 
@@ -188,6 +191,8 @@ def parse_spec_id(text: str, where: str) -> Spec:
 
 
 def _prediction(d: Any, where: str) -> Prediction:
+    if isinstance(d, Prediction):
+        return d
     if not isinstance(d, Mapping):
         raise ReportInputError(f"{where}: expected an object with 'verdict' and 'reasons'")
     try:
@@ -212,7 +217,8 @@ def normalize_symbolator(doc: Mapping[str, Any], where: str) -> list[dict[str, A
 
     The binary is the key (``name@version/hash``, an optional ``:id`` suffix dropped) and ``A_binary``
     its file; the replacement is ``specB`` when that names a spec (``name@version/hash``), else
-    ``specA``. ``prediction`` true/false becomes works/breaks; ``missing`` becomes missing-symbol reasons.
+    ``specA``. ``prediction`` true/false becomes works/breaks (null: unknown); ``missing`` (``"<library>
+    <symbol>"``) becomes missing-symbol reasons. The verdicts are the ``symbols`` predictor's.
     """
     entries: list[dict[str, Any]] = []
     for key, results in doc.items():
@@ -252,7 +258,7 @@ def normalize_symbolator(doc: Mapping[str, Any], where: str) -> list[dict[str, A
                     },
                     "dependency": repl.package,
                     "replacement": {"package": repl.package, "version": repl.version, "hash": repl.hash},
-                    "predictors": {"symbolator": {"verdict": verdict, "reasons": reasons}},
+                    "predictors": {SYMBOLATOR_PREDICTOR: {"verdict": verdict, "reasons": reasons}},
                 }
             )
     return entries
@@ -269,13 +275,37 @@ def read_json(path: Path) -> Any:
         raise ReportInputError(f"{path}: not JSON: {exc}") from None
 
 
-def prediction_entries(data: Any, where: str) -> list[dict[str, Any]]:
-    """predictions.json content (a list) or symbolator-predictions.json content (an object) → entries."""
+def prediction_entries(data: Any, where: str) -> list[Any]:
+    """predictions.json content (a list) or symbolator-predictions.json content (an object) -> entries."""
     if isinstance(data, list):
         return data
     if isinstance(data, Mapping):
         return normalize_symbolator(data, where)
     raise ReportInputError(f"{where}: expected a list of predictions (or symbolator's object)")
+
+
+def read_predictions(path: Path) -> tuple[Any, list[Mapping[str, Any]]]:
+    """(the document as read, its entries as dicts): predictions.json is checked field by field by
+    :func:`splicelab.report.predictions.load_predictions`; symbolator's file is converted."""
+    from splicelab.report.predictions import PredictionsFormatError, load_predictions
+
+    data = read_json(path)
+    if isinstance(data, list):
+        try:
+            loaded = load_predictions(path)
+        except PredictionsFormatError as exc:
+            raise ReportInputError(str(exc)) from None
+        return data, [
+            {
+                "binary": e.binary,
+                "dependency": e.dependency,
+                "original": e.original,
+                "replacement": e.replacement,
+                "predictors": e.predictors,
+            }
+            for e in loaded
+        ]
+    return data, prediction_entries(data, str(path))
 
 
 def build_grid(
@@ -380,16 +410,19 @@ def _stronger(old: Outcome | None, new: Outcome) -> Outcome:
     return new if (new.works is False and old.works is True) else old
 
 
+def read_outcomes(path: Path | None) -> list[Mapping[str, Any]]:
+    if path is None:
+        return []
+    data = read_json(path)
+    if not isinstance(data, list):
+        raise ReportInputError(f"{path}: expected a list of outcomes")
+    return data
+
+
 def load_grid(predictions: Path, outcomes: Path | None = None) -> Grid:
     """Read a predictions file (ours or symbolator's) and optionally outcomes.json into a grid."""
-    entries = prediction_entries(read_json(predictions), str(predictions))
-    outs: list[Mapping[str, Any]] = []
-    if outcomes is not None:
-        data = read_json(outcomes)
-        if not isinstance(data, list):
-            raise ReportInputError(f"{outcomes}: expected a list of outcomes")
-        outs = data
-    return build_grid(entries, outs, where=str(predictions), outcomes_where=str(outcomes))
+    _, entries = read_predictions(predictions)
+    return build_grid(entries, read_outcomes(outcomes), where=str(predictions), outcomes_where=str(outcomes))
 
 
 def split_by_package(data: Any, where: str = "predictions") -> dict[str, Any]:

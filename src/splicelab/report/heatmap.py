@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,7 +41,7 @@ MAX_SIDE_IN = 22.0  # the heatmap area never exceeds this many inches on a side
 MAX_CELL_IN = 0.3  # nor a cell this size (small matrices)
 LABEL_FONT_PT = 7.0
 LABEL_PITCH_IN = LABEL_FONT_PT * 1.35 / 72  # room one tick label needs along its axis
-LABEL_CHARS = 44  # labels longer than this are shortened in the middle
+LABEL_CHARS = 64  # labels longer than this are shortened in the middle
 MAX_PIXELS = 6000  # cap of a PNG's longer side
 RASTER_CELLS = 2500  # above this many cells the mesh is rasterised inside PDF/SVG
 GRID_LINE_MIN_CELL_IN = 0.12  # draw white cell borders only when cells are at least this big
@@ -226,10 +226,14 @@ def _set_ticks(ax: Any, labels: Sequence[str], order: Sequence[int], step: int, 
 def _save(fig: Figure, stem: Path, dpi: int) -> list[Path]:
     stem.parent.mkdir(parents=True, exist_ok=True)
     out = []
-    for fmt in FORMATS:
-        path = stem.with_name(f"{stem.name}.{fmt}")
-        fig.savefig(path, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.15)
-        out.append(path)
+    import matplotlib
+
+    # text stays text in SVG (searchable, selectable)
+    with matplotlib.rc_context({"svg.fonttype": "none"}):
+        for fmt in FORMATS:
+            path = stem.with_name(f"{stem.name}.{fmt}")
+            fig.savefig(path, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.15)
+            out.append(path)
     return out
 
 
@@ -433,23 +437,6 @@ def safe_name(name: str) -> str:
     return cleaned or "_"
 
 
-def write_matrix_csv(grid: Grid, predictor: str, path: Path) -> Path:
-    """matrix.csv (docs/formats.md): rows binaries, columns replacements, values 1 / 0 / -1, sorted."""
-    import csv
-
-    values = grid.values(predictor)
-    rows, cols = grid.row_labels(), grid.col_labels()
-    r_order = sorted(range(len(rows)), key=rows.__getitem__)
-    c_order = sorted(range(len(cols)), key=cols.__getitem__)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("w", newline="") as fh:
-        w = csv.writer(fh)
-        w.writerow(["binary", *(cols[j] for j in c_order)])
-        for i in r_order:
-            w.writerow([rows[i], *(int(values[i, j]) for j in c_order)])
-    return path
-
-
 @dataclass(slots=True)
 class PackageOutput:
     package: str
@@ -459,10 +446,19 @@ class PackageOutput:
 
 
 def visualize_package(
-    grid: Grid, package: str, directory: Path, predictors: Sequence[str], document: Any, document_name: str
+    grid: Grid,
+    package: str,
+    directory: Path,
+    predictors: Sequence[str],
+    document: Any,
+    document_name: str,
+    entries: Sequence[Mapping[str, Any]],
 ) -> PackageOutput:
-    """Write one package's JSON copy, CSV matrices, heatmaps and (with outcomes) agreement maps."""
+    """Write one package's JSON copy, CSV matrices (``matrix.csv`` format), heatmaps and (with outcomes)
+    agreement maps. ``document`` is the package's part of the input file, ``entries`` its splices."""
     import json
+
+    from splicelab.report.predictions import write_matrix
 
     out = PackageOutput(package, directory)
     directory.mkdir(parents=True, exist_ok=True)
@@ -472,7 +468,9 @@ def visualize_package(
     base = safe_name(package)
     for predictor in predictors:
         stem = directory / f"{base}-{safe_name(predictor)}"
-        out.files.append(write_matrix_csv(grid, predictor, stem.with_name(stem.name + ".csv")))
+        csv_path = stem.with_name(stem.name + ".csv")
+        write_matrix([_plain(e) for e in entries], predictor, csv_path)
+        out.files.append(csv_path)
         n_rows, n_cols = grid.shape
         title = f"{package}: {predictor} predictions ({n_rows} binary files \u00d7 {n_cols} replacements)"
         files, clustering = render_verdict_heatmap(grid, predictor, stem, title)
@@ -485,6 +483,17 @@ def visualize_package(
     return out
 
 
+def _plain(entry: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An entry whose predictions are dicts (as in the file), for the matrix writer."""
+    preds = entry["predictors"]
+    if all(isinstance(p, Mapping) for p in preds.values()):
+        return entry
+    return {
+        **entry,
+        "predictors": {n: p if isinstance(p, Mapping) else p.to_dict() for n, p in preds.items()},
+    }
+
+
 def visualize(
     predictions: Path,
     out: Path,
@@ -495,24 +504,21 @@ def visualize(
     from splicelab.report.grid import (
         ReportInputError,
         build_grid,
-        prediction_entries,
-        read_json,
+        read_outcomes,
+        read_predictions,
         split_by_package,
     )
 
-    data = read_json(predictions)
-    outcome_entries: list[Any] = []
-    if outcomes is not None:
-        outcome_entries = read_json(outcomes)
-        if not isinstance(outcome_entries, list):
-            raise ReportInputError(f"{outcomes}: expected a list of outcomes")
-    entries = prediction_entries(data, str(predictions))
-    grid = build_grid(entries, outcome_entries, where=str(predictions), outcomes_where=str(outcomes))
+    data, entries = read_predictions(predictions)
+    grid = build_grid(entries, read_outcomes(outcomes), where=str(predictions), outcomes_where=str(outcomes))
     unknown = [p for p in predictors if p not in grid.predictors]
     if unknown:
         have = ", ".join(grid.predictors) or "none"
         raise ReportInputError(f"{predictions}: no predictor named {', '.join(unknown)} (it has: {have})")
     parts = split_by_package(data, str(predictions))
+    by_package: dict[str, list[Mapping[str, Any]]] = {}
+    for e in entries:
+        by_package.setdefault(str(e["binary"]["package"]), []).append(e)
     used: set[str] = set()
     results = []
     for package in grid.packages:
@@ -521,6 +527,10 @@ def visualize(
         while name in used:
             name += "_"
         used.add(name)
-        chosen = list(predictors) or sub.predictors
-        results.append(visualize_package(sub, package, out / name, chosen, parts[package], predictions.name))
+        chosen = [p for p in predictors] or sub.predictors
+        results.append(
+            visualize_package(
+                sub, package, out / name, chosen, parts[package], predictions.name, by_package[package]
+            )
+        )
     return results

@@ -357,6 +357,16 @@
       var box = overlay.getBoundingClientRect();
       return { x: box.left + view.left + (c + 0.5) * view.cs, y: box.top + view.top + (r + 0.5) * view.cs };
     };
+    api.reveal = function (rowIndex, colIndex) {
+      var r = view.rows.indexOf(rowIndex), c = view.cols.indexOf(colIndex);
+      if (r < 0 || c < 0) return null;
+      var x = view.left + (c + 0.5) * view.cs, y = view.top + (r + 0.5) * view.cs;
+      scroller.scrollLeft = Math.max(0, x - scroller.clientWidth / 2);
+      scroller.scrollTop = Math.max(0, y - scroller.clientHeight / 2);
+      var box = overlay.getBoundingClientRect();
+      window.scrollBy(0, box.top + y - window.innerHeight / 2);
+      return api.cellCenter(rowIndex, colIndex);
+    };
     api.find = function (rowLabel, colLabel) {
       var i = data.rows.findIndex(function (r) { return r.label === rowLabel; });
       var j = data.cols.findIndex(function (c) { return c.label === colLabel; });
