@@ -236,6 +236,10 @@ class Runner:
             m = re.match(r"\s*(\S+) => (.+?)(?: \(0x[0-9a-f]+\))?$", line)
             if m:
                 loaded[m.group(1)] = m.group(2)
+                continue
+            m = re.match(r"\s*(/\S+) \(0x[0-9a-f]+\)$", line)  # preloaded objects, the loader itself
+            if m:
+                loaded.setdefault(os.path.basename(m.group(1)), m.group(1))
         return loaded
 
     def baseline(self, job: Job) -> Baseline:
