@@ -22,6 +22,7 @@ Pure functions over artifacts and records: no files, no CLI.
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -29,7 +30,15 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import TYPE_CHECKING, Any
 
-from splicelab.predict.base import Reason, Verdict
+from splicelab import link
+from splicelab.predict.base import (
+    DATA_SHRUNK,
+    MISSING_SONAME,
+    MISSING_SYMBOL,
+    MISSING_VERSION,
+    Reason,
+    Verdict,
+)
 
 if TYPE_CHECKING:
     from splicelab.artifact import Artifact
@@ -93,6 +102,7 @@ class Build:
     spliced: bool = False
     build_spec: str | None = None
     variants: tuple[tuple[str, Any], ...] = ()
+    store: str | None = None  # the Spack install tree (database root) it is installed in
 
     @property
     def id(self) -> str:
@@ -161,7 +171,13 @@ def build_of(artifact: Artifact) -> Build:
         spliced=artifact.spliced,
         build_spec=artifact.build_spec if artifact.spliced else None,
         variants=tuple(sorted(variants_of(artifact).items())),
+        store=_store_of(artifact),
     )
+
+
+def _store_of(artifact: Artifact) -> str | None:
+    root = artifact.metadata.get("spack_root")
+    return os.path.abspath(root) if isinstance(root, str) and root else None
 
 
 def _field(record: Mapping[str, Any], name: str, where: str) -> Any:
@@ -702,21 +718,26 @@ class ExplicitSplice:
 
 
 def explicit_splices(decisions: Iterable[PairDecision]) -> list[ExplicitSplice]:
-    """One explicit splice per original build that has an accepted replacement.
+    """One explicit splice per original build that has an accepted, newer replacement.
 
     Spack applies every matching entry in turn, so each target gets a single replacement: the accepted
-    one of the highest version (then: the target's own compiler, then the hash, for a stable choice).
-    Targets and replacements are concrete (``name@version/hash``): the evidence is about those builds.
+    one of the highest version above the target's (then: the target's own compiler, then the hash, for
+    a stable choice); a build of the same version is no upgrade and gets no entry. Targets and
+    replacements are concrete (``name@version/hash``): the evidence is about those builds, and both must
+    lie in the same install tree (a site config can only name a replacement its Spack has).
     ``transitive: true`` — the replacement keeps its own dependencies, which is the closure the loader
     predictor checked (the replacement's NEEDED resolved through its own RPATH).
     Only Spack builds get one (the site config means nothing for a Debian package).
     """
     best: dict[str, PairDecision] = {}
     for d in decisions:
+        o, r = d.original, d.replacement
         if (
             not d.accepted
-            or d.original.source not in (None, "spack")
-            or d.replacement.source not in (None, "spack")
+            or o.source not in (None, "spack")
+            or r.source not in (None, "spack")
+            or version_key(r.version) <= version_key(o.version)
+            or (o.store is not None and r.store is not None and o.store != r.store)
         ):
             continue
         cur = best.get(d.original.id)
@@ -759,14 +780,15 @@ class SplicedInstall:
     node: Build
     build_spec: str | None
     files: list[str]
-    reasons: list[str]
-    unknown: list[str] = field(default_factory=list)
+    reasons: list[str]  # what makes ld.so refuse a binary of the node
+    unknown: list[str] = field(default_factory=list)  # what could not be judged
+    judged: bool = True  # False: libraries absent from the artifact set hide what they would show
 
     @property
     def status(self) -> str:
         if self.reasons:
             return "broken"
-        return "unknown" if self.unknown and len(self.unknown) == len(self.files) else OK
+        return OK if self.judged else "unknown"
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -777,6 +799,90 @@ class SplicedInstall:
             "reasons": list(self.reasons),
             "unknown": list(self.unknown),
         }
+
+
+_PROBLEM_REASON = {
+    link.MISSING_SONAME: MISSING_SONAME,
+    link.MISSING_VERSION: MISSING_VERSION,
+    link.MISSING_SYMBOL: MISSING_SYMBOL,
+    link.DATA_SIZE: DATA_SHRUNK,
+}
+
+
+def _problem_reason(problem: link.Problem, closure: link.Closure) -> Reason:
+    """The loader predictor's reason for a problem of an installed closure, naming the build that the
+    library involved comes from."""
+    detail = problem.detail
+    if problem.library:
+        obj = closure.find(problem.library)
+        if obj is not None and obj.artifact is not None:
+            detail = f"{detail}; {problem.library} is {obj.artifact.short_id}:{obj.relpath}"
+    return Reason(
+        _PROBLEM_REASON.get(problem.kind, problem.kind),
+        symbol=problem.symbol,
+        version=problem.version,
+        library=problem.library,
+        detail=detail,
+    )
+
+
+def _provided_names(world: link.World) -> set[str]:
+    names: set[str] = set()
+    for a in world.artifacts:
+        for rel, corpus in a.files.items():
+            names.add(PurePosixPath(rel).name)
+            if corpus.soname:
+                names.add(corpus.soname)
+        aliases = a.metadata.get("aliases")
+        if isinstance(aliases, Mapping):
+            names.update(PurePosixPath(str(k)).name for k in aliases)
+    return names
+
+
+def check_spliced_installs(world: link.World) -> list[SplicedInstall]:
+    """Every spliced node of the world, checked as installed.
+
+    Each binary file of the spliced prefix is loaded the way ``ld.so`` would load it there (its RPATHs,
+    rewired by Spack, mapped onto where the tree lies now) and its closure's problems are what the loader
+    predictor counts: a NEEDED not found, a version node missing, an import bound to nothing, a copied
+    data object of another size. A library that no artifact of the world provides at all (glibc, when
+    the system's libraries were not given) cannot be judged: its absence, and the problems the build
+    spec's own closure shows as well, are listed as unknown rather than as breakage.
+    """
+    from splicelab.splices import binary_files
+
+    provided = _provided_names(world)
+    by_hash = {a.build_id: a for a in world.artifacts}
+    out: list[SplicedInstall] = []
+    for a in sorted(world.artifacts, key=lambda x: (x.name, version_key(x.version), x.build_id)):
+        if not a.spliced:
+            continue
+        built_as = by_hash.get(a.build_spec or "")
+        files = binary_files(a)
+        reasons: list[str] = []
+        unknown: list[str] = []
+        for file in files:
+            closure = world.closure(a, file)
+            absent = sorted({m.name for m in closure.missing} - provided)
+            baseline: set[tuple[Any, ...]] = set()
+            if absent and built_as is not None and file in built_as.files:
+                baseline = {p.key for p in world.closure(built_as, file).problems()}
+            file_unknown = False
+            for problem in closure.problems():
+                absent_lib = problem.kind == link.MISSING_SONAME and problem.library in absent
+                if absent_lib or (absent and problem.key in baseline):
+                    file_unknown = True
+                else:
+                    reasons.append(f"{file}: {_problem_reason(problem, closure)}")
+            if file_unknown:
+                unknown.append(
+                    f"{file}: {', '.join(absent)} not in the artifact set (give the system's libraries)"
+                )
+        # with its build spec at hand, what both closures lack is not the splice's doing (as the loader
+        # predictor counts a splice's new problems only); without it, absent libraries leave it open
+        judged = not unknown or built_as is not None
+        out.append(SplicedInstall(build_of(a), a.build_spec, files, reasons, unknown, judged))
+    return out
 
 
 # --- the whole report --------------------------------------------------------------------------------

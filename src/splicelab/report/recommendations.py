@@ -50,7 +50,10 @@ def _evidence_summary(r: Recommendation) -> list[str]:
         )
     else:
         lines.append(f"compilers: {r.package} built with {', '.join(comp['covered'])}")
-    lines.extend(f"disagreement: {d}" for d in e["disagreements"])
+    shown = e["disagreements"][:3]
+    lines.extend(f"disagreement: {d}" for d in shown)
+    if len(e["disagreements"]) > len(shown):
+        lines.append(f"... {len(e['disagreements']) - len(shown)} more disagreement(s) in the JSON evidence")
     return lines
 
 
@@ -129,7 +132,7 @@ def render_text(report: Recommendations) -> str:
         for s in report.spliced:
             out.append(f"{s.node.short_id} (built as {(s.build_spec or '?')[:7]}): {s.status.upper()}")
             out += [f"    {why}" for why in s.reasons]
-            out += [f"    unknown: {why}" for why in s.unknown]
+            out += [f"    not judged: {why}" for why in s.unknown]
         out.append("")
     if report.errors:
         out.append(f"== {len(report.errors)} input record(s) skipped")
@@ -164,3 +167,36 @@ def write_all(report: Recommendations, out_dir: Path) -> list[Path]:
         path.write_text(text)
         written.append(path)
     return written
+
+
+class RecordsError(ValueError):
+    """A predictions or outcomes file cannot be read; the message names the file (and line)."""
+
+
+def load_records(path: Path) -> list[Any]:
+    """The records of a JSON list file (predictions.json, outcomes.json) or a JSON-lines file
+    (outcomes.jsonl). A directory means its ``predictions.json``."""
+    if path.is_dir():
+        path = path / "predictions.json"
+    try:
+        text = path.read_text()
+    except OSError as exc:
+        raise RecordsError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    stripped = text.lstrip()
+    if not stripped:
+        return []
+    if stripped.startswith("["):
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise RecordsError(f"{path}: not JSON: {exc}") from None
+        return list(doc)
+    records = []
+    for n, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            records.append(json.loads(line))
+        except json.JSONDecodeError as exc:
+            raise RecordsError(f"{path}:{n}: not a JSON line: {exc}") from None
+    return records
