@@ -98,6 +98,32 @@ def build(
     list_compilers: bool,
 ) -> None:
     """Build PACKAGE: each version x compiler with `spack install`, recorded, analysed, uploaded."""
+    options = dict(locals())
+    previous = signal.signal(signal.SIGTERM, _raise_on_term)  # a killed job stops Spack and saves state
+    try:
+        _build(**options)
+    except KeyboardInterrupt:
+        click.echo("interrupted", err=True)
+        sys.exit(EXIT_INTERRUPTED)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _build(
+    package: str | None,
+    versions: tuple[str, ...],
+    compilers: tuple[str, ...],
+    variants: str,
+    monitor_url: str | None,
+    tags: tuple[str, ...],
+    time_limit: float | None,
+    state_path: Path | None,
+    install_args: tuple[str, ...],
+    log_dir: Path | None,
+    retry_failed: bool,
+    plan: bool,
+    list_compilers: bool,
+) -> None:
     try:
         spack = Spack.locate()
     except SpackNotFoundError as exc:
@@ -153,7 +179,7 @@ def build(
     if monitor_url:
         from splicelab.build.ms1 import connect_monitor
 
-        monitor = connect_monitor(monitor_url)
+        monitor = connect_monitor(monitor_url, spack_version=spack.version())
     runner = Runner(
         spack,
         state,
@@ -165,11 +191,7 @@ def build(
         retry_failed=retry_failed,
         echo=click.echo,
     )
-    previous = signal.signal(signal.SIGTERM, _raise_on_term)
-    try:
-        result = runner.run(jobs)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    result = runner.run(jobs)
     done = [r for r in state.finished() if r.job in jobs]
     failed = [r for r in state.records.values() if r.status == FAILED and r.job in jobs]
     click.echo(f"{len(done)} built, {len(failed)} failed, {len(result.remaining)} remaining")
