@@ -115,10 +115,8 @@ def _dependencies(raw: Any, where: str) -> tuple[DependencyEdge, ...]:
 def parse_node(d: Mapping[str, Any], where: str = "spec.nodes[0]") -> SpecNode:
     if not isinstance(d, Mapping):
         raise SpecFormatError(f"{where}: expected an object")
-    if "name" not in d and len(d) == 1:  # spec.yaml node: {name: {...}}
-        ((name, inner),) = d.items()
-        if not isinstance(inner, Mapping):
-            raise SpecFormatError(f"{where}[{name!r}]: expected an object")
+    if "name" not in d and len(d) == 1 and isinstance(next(iter(d.values())), Mapping):
+        ((name, inner),) = d.items()  # spec.yaml node: {name: {...}}
         d = {"name": name, **inner}
     name = d.get("name")
     if not isinstance(name, str) or not name:
