@@ -42,7 +42,8 @@ class Ms1Monitor:
             output = record.log if i == len(record.phases) - 1 else None
             self.client.update_phase(build_id, phase.name, STATUS[phase.status], output)
         if artifact is not None and artifact.files:
-            self.client.upload_corpora(build_id, artifact.files)
+            prefix = artifact.recorded_root or record.prefix
+            self.client.upload_corpora(build_id, artifact.files, prefix=prefix)
         self.client.update_build(build_id, STATUS[record.status])
 
 
