@@ -75,7 +75,7 @@ def _quiet() -> Any:
         logger.setLevel(level)
 
 
-@lru_cache(maxsize=64)
+@lru_cache(maxsize=512)
 def _library_diff(old: str, new: str) -> Any:
     from abicheck.service import run_compare
 
