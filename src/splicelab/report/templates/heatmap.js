@@ -123,22 +123,22 @@
       }
       view.rows = rows;
       view.cols = cols;
-      var avail = Math.max(320, scroller.clientWidth - 300);
-      var cs = Math.floor(Math.min(avail / Math.max(cols.length, 1), 700 / Math.max(rows.length, 1)));
-      view.cs = Math.max(3, Math.min(22, cs));
       ctx.font = font;
-      var step = labelStep();
-      var widest = 0;
-      for (var a = 0; a < rows.length; a += step.r) {
+      var widest = 0, tallest = 0;
+      var rstride = Math.max(1, Math.floor(rows.length / 400)), cstride = Math.max(1, Math.floor(cols.length / 400));
+      for (var a = 0; a < rows.length; a += rstride) {
         widest = Math.max(widest, ctx.measureText(data.rows[rows[a]].label).width);
       }
-      var tallest = 0;
-      for (var b = 0; b < cols.length; b += step.c) {
+      for (var b = 0; b < cols.length; b += cstride) {
         tallest = Math.max(tallest, ctx.measureText(data.cols[cols[b]].label).width);
       }
       view.left = Math.min(280, Math.ceil(widest)) + 12;
       view.top = Math.min(170, Math.ceil(tallest)) + 12;
-      view.step = step;
+      var side = panel.offsetWidth ? panel.offsetWidth + 24 : 0;
+      var avail = Math.max(240, root.clientWidth - side - view.left - 24);
+      var cs = Math.floor(Math.min(avail / Math.max(cols.length, 1), 720 / Math.max(rows.length, 1)));
+      view.cs = Math.max(3, Math.min(24, cs));
+      view.step = labelStep();
     }
 
     function labelStep() {
