@@ -14,9 +14,17 @@ import pytest
 from _linklab import SYSTEM_DIR, system_artifact
 from _splice_cases import build
 from conftest import FIXTURES, Compiler
+from splicelab.corpus import Corpus
 from splicelab.link import World
 from splicelab.predict.base import Splice, Verdict
-from splicelab.predict.symbols import SymbolsPredictor, SymbolsUnionPredictor, missing_strings, seed_splice
+from splicelab.predict.symbols import (
+    SymbolsPredictor,
+    SymbolsUnionPredictor,
+    missing_strings,
+    missing_symbols,
+    prefix,
+    seed_splice,
+)
 
 W, B = Verdict.WORKS, Verdict.BREAKS
 
@@ -125,3 +133,38 @@ def test_fixture_seed_matches_truth_and_union_misses_zlib_1_2_8(fixture_world: A
         "libpng16.so.16.37.0",
         "libpng16.so.16.39.0",
     }
+
+
+def _literal_seed(baseline: list[Corpus], replacements: list[Corpus], union: bool) -> list[tuple[str, str]]:
+    """The seed's steps transcribed one to one (spack-monitor's run_symbols_splice), as an oracle."""
+    by_name = {c.path.rsplit("/", 1)[-1]: c for c in baseline}
+    before = {f"{prefix(p)} {n}" for p, n in missing_symbols(by_name.values())}
+    lookup = {prefix(k): c for k, c in by_name.items()}
+    splices = {prefix(k): c for k, c in {c.path.rsplit("/", 1)[-1]: c for c in replacements}.items()}
+    old = []
+    for lib, corpus in splices.items():
+        if lib in lookup:
+            old.append(lookup[lib])
+            lookup[lib] = corpus
+    after = missing_symbols([*lookup.values(), *(old if union else [])])
+    return sorted((p, n) for p, n in after if f"{prefix(p)} {n}" not in before)
+
+
+@pytest.mark.parametrize("system", [True, False], ids=["with-libc", "without-libc"])
+def test_incremental_seed_equals_the_literal_one(system: bool) -> None:
+    if not FIXTURES.is_dir():
+        pytest.skip("../shared/fixtures is not present")
+    from splicelab.sources import load_artifacts
+    from splicelab.splices import enumerate_splices
+
+    arts = load_artifacts([FIXTURES / "spack-1.0" / "opt", FIXTURES / "spack-0.23" / "opt"])
+    world = World([*arts, system_artifact()], default_dirs=[SYSTEM_DIR]) if system else World(arts)
+    differing = 0
+    for s in enumerate_splices(world, arts):
+        baseline = [o.corpus for o in world.closure(s.binary, s.file).objects]
+        replacements = [c for _, c in s.replacement.libraries()]
+        for union in (False, True):
+            fast = seed_splice(baseline, replacements, union=union).missing
+            assert list(fast) == _literal_seed(baseline, replacements, union), (s.key, union)
+            differing += bool(fast)
+    assert differing > 0  # the comparison saw failures, not only empty sets

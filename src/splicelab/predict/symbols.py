@@ -23,9 +23,10 @@ ones instead of replacing them.
 from __future__ import annotations
 
 import os
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING, ClassVar, NamedTuple
 
 from splicelab.corpus import UNDEFINED, Corpus
 from splicelab.predict.base import MISSING_SYMBOL, Prediction, Reason, Splice, Verdict
@@ -45,57 +46,119 @@ def prefix(path: str) -> str:
 def missing_symbols(corpora: Iterable[Corpus]) -> set[tuple[str, str]]:
     """(corpus path, name) for every name undefined in a corpus and defined in none of them."""
     corpora = list(corpora)
-    defined = {s.name for c in corpora for s in c.symbols if s.name and s.section != UNDEFINED}
-    return {
-        (c.path, s.name)
-        for c in corpora
-        for s in c.symbols
-        if s.name and s.section == UNDEFINED and s.name not in defined
-    }
+    defined: set[str] = set().union(*(_sets(c).defined for c in corpora))
+    return {(c.path, n) for c in corpora for n in _sets(c).undefined if n not in defined}
+
+
+class _Names(NamedTuple):
+    defined: frozenset[str]
+    undefined: frozenset[str]
+
+
+_names: dict[int, tuple[Corpus, _Names]] = {}
+_CACHE_MAX = 100_000
+
+
+def _sets(corpus: Corpus) -> _Names:
+    """The names a corpus defines and leaves undefined (remembered per corpus object)."""
+    hit = _names.get(id(corpus))
+    if hit is not None and hit[0] is corpus:
+        return hit[1]
+    names = _Names(
+        frozenset(s.name for s in corpus.symbols if s.name and s.section != UNDEFINED),
+        frozenset(s.name for s in corpus.symbols if s.name and s.section == UNDEFINED),
+    )
+    if len(_names) >= _CACHE_MAX:
+        _names.clear()
+    _names[id(corpus)] = (corpus, names)
+    return names
+
+
+class _Baseline:
+    """What the seed computes from the unspliced set alone, kept for every splice of one binary."""
+
+    def __init__(self, corpora: Sequence[Corpus]) -> None:
+        self.corpora = tuple(corpora)  # keeps the ids of the cache key alive
+        by_name = {os.path.basename(c.path): c for c in corpora}
+        self.before = frozenset(f"{prefix(p)} {n}" for p, n in missing_symbols(by_name.values()))
+        self.lookup = {prefix(name): c for name, c in by_name.items()}
+        self.definers: Counter[str] = Counter()
+        self.users: dict[str, list[Corpus]] = {}
+        for c in self.lookup.values():
+            self.definers.update(_sets(c).defined)
+            for n in _sets(c).undefined:
+                self.users.setdefault(n, []).append(c)
+        self.unresolved = [
+            (c, n) for c in self.lookup.values() for n in _sets(c).undefined if not self.definers[n]
+        ]
+
+
+_baselines: OrderedDict[tuple[int, ...], _Baseline] = OrderedDict()
+_BASELINES_MAX = 4096
+
+
+def _baseline(corpora: Sequence[Corpus]) -> _Baseline:
+    key = tuple(id(c) for c in corpora)
+    hit = _baselines.get(key)
+    if hit is not None:
+        _baselines.move_to_end(key)
+        return hit
+    base = _baselines[key] = _Baseline(corpora)
+    if len(_baselines) > _BASELINES_MAX:
+        _baselines.popitem(last=False)
+    return base
 
 
 @dataclass(frozen=True, slots=True)
 class SeedResult:
-    """``missing``: the new ``(corpus path, name)`` pairs; ``selected``: (new file, old file) swaps."""
+    """``missing``: the new ``(corpus path, name)`` pairs; ``selected``: (new file, old file) swaps;
+    ``swapped_out``: the libraries the swap took out."""
 
     missing: tuple[tuple[str, str], ...]
     selected: tuple[tuple[str, str], ...]
-    defined_before: dict[str, str]  # name -> soname (or file) of the swapped-out library that defined it
+    swapped_out: tuple[Corpus, ...]
 
     @property
     def missing_strings(self) -> list[str]:
         """The seed's own notation, ``"<prefix> <name>"``, sorted and without repeats."""
         return sorted({f"{prefix(path)} {name}" for path, name in self.missing})
 
+    def defined_before(self, name: str) -> str | None:
+        """The soname (or file) of the swapped-out library that defined ``name``, if one did."""
+        old = next((c for c in self.swapped_out if name in _sets(c).defined), None)
+        return None if old is None else old.soname or old.path
+
 
 def seed_splice(
     baseline: Sequence[Corpus], replacements: Sequence[Corpus], *, union: bool = False
 ) -> SeedResult:
-    """The seed's comparison of ``baseline`` (binary + libraries) with ``replacements`` swapped in."""
-    by_name = {os.path.basename(c.path): c for c in baseline}
-    before = missing_symbols(by_name.values())
-    lookup = {prefix(name): c for name, c in by_name.items()}
-    incoming = {prefix(name): c for name, c in {os.path.basename(c.path): c for c in replacements}.items()}
-    swapped: dict[str, Corpus] = {}
-    selected = []
-    for key, new in incoming.items():
-        if key in lookup:
-            selected.append((new.path, lookup[key].path))
-            swapped[key] = lookup[key]
-            lookup[key] = new
-    corpora = list(lookup.values())
-    if union:
-        corpora += list(swapped.values())
-    after = missing_symbols(corpora)
-    before_strings = {f"{prefix(p)} {n}" for p, n in before}
-    new_missing = tuple(sorted((p, n) for p, n in after if f"{prefix(p)} {n}" not in before_strings))
-    defined_before = {
-        s.name: old.soname or old.path
-        for old in swapped.values()
-        for s in old.symbols
-        if s.name and s.section != UNDEFINED
-    }
-    return SeedResult(new_missing, tuple(selected), defined_before)
+    """The seed's comparison of ``baseline`` (binary + libraries) with ``replacements`` swapped in.
+
+    The missing set after the swap is worked out from the baseline's (cached per binary): only names a
+    swapped-out library defined, and the new libraries' imports, can change it.
+    """
+    base = _baseline(baseline)
+    by_name = {os.path.basename(c.path): c for c in replacements}
+    incoming = {prefix(name): c for name, c in by_name.items()}
+    swapped = {key: base.lookup[key] for key in incoming if key in base.lookup}
+    selected = tuple((incoming[k].path, old.path) for k, old in swapped.items())
+    added = [incoming[k] for k in swapped]
+    removed = [] if union else list(swapped.values())
+    gone = {id(c) for c in removed}
+
+    def defined(name: str) -> bool:
+        count = base.definers[name] - sum(name in _sets(o).defined for o in removed)
+        return count > 0 or any(name in _sets(a).defined for a in added)
+
+    after = {(c.path, n) for c, n in base.unresolved if id(c) not in gone and not defined(n)}
+    for old in removed:
+        for n in _sets(old).defined:
+            if n in base.users and not defined(n):
+                after.update((c.path, n) for c in base.users[n] if id(c) not in gone)
+    for new in added:
+        after.update((new.path, n) for n in _sets(new).undefined if not defined(n))
+    new_missing = tuple(sorted((p, n) for p, n in after if f"{prefix(p)} {n}" not in base.before))
+    return SeedResult(new_missing, selected, tuple(swapped.values()))
 
 
 def reasons(result: SeedResult) -> tuple[Reason, ...]:
@@ -103,7 +166,7 @@ def reasons(result: SeedResult) -> tuple[Reason, ...]:
         Reason(
             MISSING_SYMBOL,
             symbol=name,
-            library=result.defined_before.get(name),
+            library=result.defined_before(name),
             detail=f"{_REQUIRED_BY}{path}",
         )
         for path, name in result.missing
