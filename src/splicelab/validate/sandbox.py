@@ -258,36 +258,47 @@ class Sandbox:
         assert self._scratch is not None
         newroot = os.path.join(self._scratch.name, "root")
         preexec = _Preexec(self, newroot) if self.isolation == "namespace" else _Preexec(self, None)
-        out_file = open(stdout_path, "wb") if stdout_path is not None else None  # noqa: SIM115
+        # Output goes to files, not pipes: a child left running in the background cannot hold the
+        # run open, and a chatty program cannot fill a pipe nobody reads.
+        scratch = Path(self._scratch.name)
+        out_target = stdout_path if stdout_path is not None else scratch / "stdout"
+        err_target = scratch / "stderr"
         start = time.perf_counter()
         timed_out = False
-        try:
-            proc = subprocess.Popen(
-                list(argv),
-                stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                stdout=out_file if out_file is not None else subprocess.PIPE,
-                stderr=subprocess.PIPE,
-                cwd=str(self.workdir),
-                env=dict(env or {}),
-                preexec_fn=preexec,
-                start_new_session=True,
-                close_fds=True,
-            )
+        with open(out_target, "wb") as out_f, open(err_target, "wb") as err_f:
             try:
-                out, err = proc.communicate(stdin, timeout=timeout)
+                proc = subprocess.Popen(
+                    list(argv),
+                    stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
+                    stdout=out_f,
+                    stderr=err_f,
+                    cwd=str(self.workdir),
+                    env=dict(env or {}),
+                    preexec_fn=preexec,
+                    start_new_session=True,
+                    close_fds=True,
+                )
+            except subprocess.SubprocessError as exc:
+                raise SandboxError(f"sandbox setup failed: {exc}") from None
+            try:
+                if stdin is not None and proc.stdin is not None:
+                    with contextlib.suppress(BrokenPipeError):
+                        proc.stdin.write(stdin)
+                    proc.stdin.close()
+                proc.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 timed_out = True
                 self._kill(proc)
-                out, err = proc.communicate()
-        except subprocess.SubprocessError as exc:
-            raise SandboxError(f"sandbox setup failed: {exc}") from None
-        finally:
-            if out_file is not None:
-                out_file.close()
+                proc.wait()
         seconds = time.perf_counter() - start
-        if self.uid is not None and (timed_out or proc.returncode != 0):
-            _reap_uid(self.uid)  # leftovers of a misbehaving program: gone before the next run
-        return Result(list(argv), proc.returncode, out or b"", err or b"", seconds, timed_out)
+        if self.uid is not None:
+            _reap_uid(self.uid)  # whatever the program left running (daemons, a fork bomb) goes now
+        else:
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(proc.pid, signal.SIGKILL)
+        out = b"" if stdout_path is not None else out_target.read_bytes()
+        err = err_target.read_bytes()
+        return Result(list(argv), proc.returncode, out, err, seconds, timed_out)
 
     def _kill(self, proc: subprocess.Popen[bytes]) -> None:
         with contextlib.suppress(ProcessLookupError):

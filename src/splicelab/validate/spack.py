@@ -84,7 +84,7 @@ def spack_jobs(
     binaries: Sequence[str] | None = None,
     replacements: Sequence[str] | None = None,
 ) -> Iterator[tuple[Job, Job]]:
-    """Every executable of every artifact that links ``dependency`` × every build of ``dependency``.
+    """Every executable of every artifact that links ``dependency``, with every build of ``dependency``.
 
     ``binaries`` / ``replacements`` restrict by artifact name (or id prefix). Yields ``(job, baseline)``;
     the baseline runs the program as installed.
