@@ -167,7 +167,7 @@ def _with_files(session: Session, items: list[Artifact], files: str) -> list[dic
         docs: dict[int, Any] = corpora.documents_by_id(session, corpus_ids)
     else:
         docs = dict(
-            session.execute(select(Corpus.id, Corpus.digest).where(Corpus.id.in_(corpus_ids))).tuples()
+            session.execute(select(Corpus.id, Corpus.digest).where(Corpus.id.in_(corpus_ids))).all()
         )
     return [artifacts.describe(a, {p: docs[cid] for p, cid in by_artifact[a.id].items()}) for a in items]
 

@@ -28,10 +28,10 @@ def index(request: Request, _: User | None = Depends(allow_read)) -> HTMLRespons
                 select(Spec.name, func.count(Build.id))
                 .join(Build, Build.spec_id == Spec.id)
                 .group_by(Spec.name)
-            ).tuples()
+            ).all()
         )
         artifact_counts = dict(
-            session.execute(select(Artifact.name, func.count()).group_by(Artifact.name)).tuples()
+            session.execute(select(Artifact.name, func.count()).group_by(Artifact.name)).all()
         )
     names = sorted(set(spec_counts) | set(artifact_counts))
     rows = "\n".join(
