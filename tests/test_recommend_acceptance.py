@@ -232,3 +232,59 @@ def test_command_reports_bad_input_and_goes_on(trees: list[Path], tmp_path: Path
         main, ["recommend", str(trees[0]), "--predictions", str(pred_dir), "--validated-only"]
     )
     assert res.exit_code != 0 and "--validated-only needs --outcomes" in res.output
+
+
+@pytest.fixture(scope="module")
+def fixture_outcomes(trees: list[Path], tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """outcomes.json of the real ``splicelab validate`` on the fixture (every binary x every zlib)."""
+    out = tmp_path_factory.mktemp("validate") / "outcomes.json"
+    runner = CliRunner()
+    args = ["validate", *map(str, trees), "--dependency", "zlib", "--out", str(out)]
+    res = runner.invoke(main, args)
+    if res.exit_code != 0 or not out.exists():  # no user namespaces here: run unisolated
+        res = runner.invoke(main, [*args, "--no-isolation"])
+    assert res.exit_code == 0 and out.exists(), res.output
+    return out
+
+
+def test_validated_only_recommends_exactly_what_ran_ok(
+    trees: list[Path], fixture_outcomes: Path, predictions: list[dict[str, Any]], artifacts: list[Artifact]
+) -> None:
+    from splicelab.recommend import index_outcomes
+    from splicelab.report.recommendations import load_records
+
+    outcomes = load_records(fixture_outcomes)
+    index, errors = index_outcomes(outcomes)
+    assert errors == [] and len(index) == len(outcomes) > 0
+    spliced = {a.build_id for a in artifacts if a.spliced}  # not evidence for can_splice
+    ran_ok: dict[tuple[str, str], bool] = {}
+    for o in outcomes:
+        if o["binary"]["hash"] in spliced:
+            continue
+        key = (o["original"]["id"], o["replacement"]["id"])
+        ran_ok[key] = ran_ok.get(key, True) and o["class"] == "ok"
+    report = recommend(predictions, artifacts, index, validated_only=True)
+    assert report.decisions
+    for d in report.decisions:
+        key = (d.original.id, d.replacement.id)
+        assert key in ran_ok, f"{key} was never run"
+        assert d.accepted == ran_ok[key], (key, d.refusals)
+        if d.accepted:
+            assert d.validated
+    assert all(r.evidence["validated"] == "all" for r in report.recommendations)
+    assert report.explicit and all(s.validated for s in report.explicit)
+    # the command says the same
+    res = CliRunner().invoke(
+        main,
+        [
+            "recommend",
+            *map(str, trees),
+            "--outcomes",
+            str(fixture_outcomes),
+            "--validated-only",
+            "--format",
+            "json",
+        ],
+    )
+    assert res.exit_code == 0, res.output
+    assert [i["line"] for i in json.loads(res.stdout)] == [r.line for r in report.recommendations]

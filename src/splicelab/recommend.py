@@ -237,6 +237,8 @@ class Check:
     replacement: Build
     predictions: dict[str, Verdicts]
     outcomes: list[Outcome] = field(default_factory=list)
+    executable: bool = True  # False: a shared library of the binary's build (known from its artifact)
+    run_through: str | None = None  # a library's check: the program of its build that ran ok for it
 
     @property
     def binary_key(self) -> str:
@@ -244,7 +246,10 @@ class Check:
 
     @property
     def validated(self) -> bool:
-        return bool(self.outcomes) and all(o.ok for o in self.outcomes)
+        """Run for real, every run ok (a library: through a program of its build that ran ok)."""
+        if self.outcomes:
+            return all(o.ok for o in self.outcomes)
+        return not self.executable and self.run_through is not None
 
 
 def checks_from_predictions(
@@ -391,19 +396,21 @@ def _reasons_text(reasons: Sequence[Reason]) -> str:
     return "; ".join(str(r) for r in reasons) or "no reason given"
 
 
-def check_passes(check: Check, *, validated_only: bool = False) -> list[str]:
+def check_passes(check: Check, *, validated_only: bool = False, run_through: str | None = None) -> list[str]:
     """Why this check refuses its pair (empty when it passes).
 
     Default (conservative): the loader predictor says ``works``, no type-level predictor (libabigail,
     abicheck) says ``breaks``, and no real outcome says otherwise. ``validated_only``: a real outcome
     decides — there must be one, and every outcome must be ``ok`` (predictions are then evidence only).
+    A shared library cannot be run on its own: ``run_through`` names a program of the same build that
+    ran ok with this replacement, which stands for the library's own run.
     """
     why: list[str] = []
     failed = [o for o in check.outcomes if not o.ok]
     for o in failed:
         why.append(f"ran: {o.cls}" + (f" ({o.message})" if o.message else ""))
     if validated_only:
-        if not check.outcomes:
+        if not check.outcomes and not (run_through and not check.executable):
             why.append("not validated: no real outcome")
         return why
     loader = check.predictions.get(LOADER)
@@ -466,8 +473,15 @@ def decide_pairs(checks: Iterable[Check], *, validated_only: bool = False) -> li
     decisions: list[PairDecision] = []
     for (dependency, _, _), group in pairs.items():
         refusals: list[str] = []
+        ran_ok: dict[str, str] = {}  # binary build id → a program of it that ran ok in this pair
+        for c in sorted(group, key=lambda c: c.file):
+            if c.executable and c.outcomes and all(o.ok for o in c.outcomes):
+                ran_ok.setdefault(c.binary.id, c.file)
         for check in sorted(group, key=lambda c: c.binary_key):
-            for why in check_passes(check, validated_only=validated_only):
+            through = ran_ok.get(check.binary.id)
+            if not check.executable and not check.outcomes:
+                check.run_through = through
+            for why in check_passes(check, validated_only=validated_only, run_through=through):
                 refusals.append(f"{check.binary.short_id}:{check.file}: {why}")
         original, replacement = group[0].original, group[0].replacement
         for missing in sorted(loaders[original.id] - {c.binary_key for c in group}):
@@ -918,8 +932,12 @@ def recommend(
     spliced: Sequence[SplicedInstall] = (),
 ) -> Recommendations:
     """Everything at once: parse, attach outcomes, decide build pairs, group, pick explicit splices."""
+    artifacts = list(artifacts)
     builds = {b.id: b for b in (build_of(a) for a in artifacts)}
     checks, errors = checks_from_predictions(predictions, builds)
+    libraries = {(a.id, rel) for a in artifacts for rel, c in a.files.items() if not c.is_executable}
+    for check in checks:
+        check.executable = (check.binary.id, check.file) not in libraries
     if outcomes is not None:
         attach_outcomes(checks, outcomes)
     decisions = decide_pairs(checks, validated_only=validated_only)

@@ -102,7 +102,11 @@ def render_yaml(report: Recommendations) -> str:
 
 def render_text(report: Recommendations) -> str:
     out: list[str] = []
-    mode = "real outcomes (all ok) required" if report.validated_only else "loader works, no type-level break"
+    mode = (
+        "validated: every splice run, all ok"
+        if report.validated_only
+        else "loader works, no type-level break"
+    )
     by_package: dict[str, list[Recommendation]] = defaultdict(list)
     for r in report.recommendations:
         by_package[r.package].append(r)
