@@ -14,7 +14,6 @@ import hashlib
 import io
 import json
 import shutil
-import socket
 import subprocess
 import tarfile
 import threading
@@ -36,6 +35,7 @@ from splicelab.cli import main
 from splicelab.matrix import RegistryClient, RegistryError
 from splicelab.matrix.client import Platform
 from splicelab.matrix.credentials import Credentials, CredentialStore
+from test_server_harness import free_port
 
 REGISTRY = shutil.which("docker-registry") or "/usr/bin/docker-registry"
 pytestmark = [
@@ -114,12 +114,6 @@ def write_layout(layout: Path, tag: str, platforms: dict[str, dict[str, str] | N
 
 
 # --- servers ----------------------------------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass
