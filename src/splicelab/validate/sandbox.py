@@ -143,12 +143,12 @@ def _reap_uid(uid: int) -> None:
         try:
             os.setgid(uid)
             os.setuid(uid)
-            for _ in range(50):
+            for _ in range(20):  # again, for children forked while the first signals were sent
                 try:
                     os.kill(-1, signal.SIGKILL)
                 except ProcessLookupError:
                     break
-                time.sleep(0.001)
+                time.sleep(0.0005)
         finally:
             os._exit(0)
     os.waitpid(pid, 0)
@@ -291,11 +291,17 @@ class Sandbox:
                 self._kill(proc)
                 proc.wait()
         seconds = time.perf_counter() - start
-        if self.uid is not None:
-            _reap_uid(self.uid)  # whatever the program left running (daemons, a fork bomb) goes now
-        else:
+        leftovers = True
+        try:
+            os.killpg(proc.pid, 0)
+        except ProcessLookupError:
+            leftovers = False
+        if self.uid is not None and (leftovers or timed_out or proc.returncode != 0):
+            _reap_uid(self.uid)  # what the program left running (a fork bomb, children) goes now
+        elif leftovers:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGKILL)
+        # (A daemon that left the process group is reaped when the sandbox closes, by its user id.)
         out = b"" if stdout_path is not None else out_target.read_bytes()
         err = err_target.read_bytes()
         return Result(list(argv), proc.returncode, out, err, seconds, timed_out)
