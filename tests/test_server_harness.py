@@ -87,10 +87,23 @@ def splicelab(
     return proc
 
 
-def add_user(db_url: str, name: str) -> str:
+def add_user_cli(db_url: str, name: str) -> str:
     """``splicelab user add NAME``; the token is the last line of its output."""
     out = splicelab("user", "add", name, "--db", db_url).stdout.strip().splitlines()
     return out[-1]
+
+
+def add_user(db_url: str, name: str) -> str:
+    """A user and its token, made in this process (what ``splicelab user add`` does, without the
+    interpreter start-up)."""
+    from splicelab.store import open_database
+    from splicelab.store.users import add_user as create
+
+    db = open_database(db_url)
+    try:
+        return create(db, name)[1]
+    finally:
+        db.dispose()
 
 
 class Server:
