@@ -137,3 +137,47 @@ def test_predictions_alone_recommend_the_same_pairs(
     assert {_pair(d) for d in report.accepted} & comparable == ok & comparable
     lz4 = [d for d in report.refused if d.dependency == "liblz4-1" and _pair(d) in comparable]
     assert lz4 and all("LZ4_attach_dictionary" in " ".join(d.refusals) for d in lz4)
+
+
+@pytest.fixture(scope="module")
+def validate_outcomes(debian: Any, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """outcomes.json of the real ``splicelab validate --debian`` for the two families (modes B and C)."""
+    from click.testing import CliRunner
+
+    from splicelab.cli import main
+
+    out = tmp_path_factory.mktemp("validate") / "outcomes.json"
+    args = ["validate", *(x for src in sorted(FAMILIES) for x in ("--debian", src)), "--out", str(out)]
+    args += ["--cache", str(debian.cache)]
+    runner = CliRunner()
+    res = runner.invoke(main, args)
+    if res.exit_code != 0 or not out.exists():  # no user namespaces here: run unisolated
+        res = runner.invoke(main, [*args, "--no-isolation"])
+    assert res.exit_code == 0 and out.exists(), res.output
+    return out
+
+
+def test_validated_only_on_validate_outcomes_matches_the_corpus(
+    debian: Any,
+    predictions: list[dict[str, Any]],
+    validate_outcomes: Path,
+    manifest: dict,
+    corpus_outcomes: list[dict[str, Any]],
+) -> None:
+    from splicelab.report.recommendations import load_records
+
+    records = load_records(validate_outcomes)
+    index, errors = index_outcomes(records, mode="C")
+    assert errors == [] and len(index) > 0
+    report = recommend(predictions, debian.artifacts, index, validated_only=True)
+    ran = {}
+    for o in records:
+        if o["mode"] == "C" and o["program_release"] != o["library_release"] and o.get("linked", True):
+            key = (o["replacement"]["package"], o["program_release"], o["library_release"])
+            ran[key] = ran.get(key, True) and o["class"] == "ok"
+    assert {_pair(d) for d in report.accepted} == {k for k, good in ran.items() if good}
+    assert {_pair(d) for d in report.refused} == {k for k, good in ran.items() if not good}
+    # and where the versions are the corpus', what validate found is what the corpus found
+    comparable = _comparable(debian, manifest)
+    ok, _ = _really_ok(corpus_outcomes, "C")
+    assert {_pair(d) for d in report.accepted} & comparable == ok & comparable

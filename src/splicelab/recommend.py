@@ -64,6 +64,9 @@ _CORPUS_STATUS = {
 }
 
 
+_DEBIAN_MODES = ("B", "C")
+
+
 class RecommendInputError(ValueError):
     """A prediction or outcome record is malformed; the message names the record and the field."""
 
@@ -306,7 +309,8 @@ class OutcomeIndex:
     Two shapes are read: ``splicelab validate``'s outcomes.json (one record per splice, naming binary,
     original and replacement like a prediction) and the corpus' outcomes.jsonl (one record per mode,
     family, program release X and library release Y). The latter is matched on the library family,
-    the program's file name and the two releases; only records of one ``mode`` are used.
+    the program's file name and the two releases. Of records made in Debian modes (B, C) only those of
+    one ``mode`` are used.
     """
 
     by_splice: dict[tuple[str, str | None, str, str], list[Outcome]] = field(default_factory=dict)
@@ -356,6 +360,8 @@ def index_outcomes(
                     Outcome(cls, str(record.get("detail") or ""), origin=f"{where} mode {mode}")
                 )
                 continue
+            if isinstance(record, Mapping) and record.get("mode") in _DEBIAN_MODES and record["mode"] != mode:
+                continue  # validate's Debian records come in both modes: use one
             binary = _field(record, "binary", where)
             original = _field(record, "original", where)
             replacement = _field(record, "replacement", where)
