@@ -1,4 +1,4 @@
-"""Predictions × outcomes → per predictor a confusion matrix, accuracy and every miss with its evidence.
+"""Predictions x outcomes → per predictor a confusion matrix, accuracy and every miss with its evidence.
 
 A prediction is matched to the outcome of the same splice: same binary (artifact id and file), same
 original and same replacement artifact ids. When no outcome has the same original (a prediction made
@@ -9,7 +9,7 @@ library at all (``linked`` false) say nothing about the splice and are left out.
 Scores (see docs/formats.md, ``evaluation.json``): ``correct`` = works∧ok + breaks∧fail,
 ``false_works`` = works∧fail, ``false_breaks`` = breaks∧ok, ``unknown`` = unknown verdicts,
 ``accuracy`` = correct / total (an unknown counts as not correct), ``decided_accuracy`` = correct /
-(total − unknown).
+(total - unknown).
 """
 
 from __future__ import annotations
