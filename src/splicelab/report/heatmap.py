@@ -224,15 +224,19 @@ def _set_ticks(ax: Any, labels: Sequence[str], order: Sequence[int], step: int, 
 
 
 def _save(fig: Figure, stem: Path, dpi: int) -> list[Path]:
-    stem.parent.mkdir(parents=True, exist_ok=True)
-    out = []
+    """Write the figure in every format, cropped to its content (the bounding box computed once)."""
     import matplotlib
 
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    out = []
+    fig.set_layout_engine(None)  # the layout is final: no extra draw per format
+    bbox = fig.get_tightbbox(fig.canvas.get_renderer()).padded(0.15)
     # text stays text in SVG (searchable, selectable)
     with matplotlib.rc_context({"svg.fonttype": "none"}):
         for fmt in FORMATS:
             path = stem.with_name(f"{stem.name}.{fmt}")
-            fig.savefig(path, format=fmt, dpi=dpi, bbox_inches="tight", pad_inches=0.15)
+            extra = {"pil_kwargs": {"compress_level": 3}} if fmt == "png" else {}
+            fig.savefig(path, format=fmt, dpi=dpi, bbox_inches=bbox, **extra)
             out.append(path)
     return out
 
@@ -336,7 +340,6 @@ def render_verdict_heatmap(
 
 def _title_and_legend(fig: Figure, title: str, notes: list[str], handles: list[Any], what: str) -> None:
     """Title, notes and a horizontal legend above the plot (saved with a tight bounding box)."""
-    fig.canvas.draw()
     k = text_scale(fig)
     for ax in fig.axes:
         ax.xaxis.label.set_fontsize(10 * k)

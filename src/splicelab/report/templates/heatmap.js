@@ -59,6 +59,7 @@
       root.classList.add("hm-empty");
       api.ready = true;
       api.drawnAt = performance.now() - started;
+      api.pageMs = performance.now();
       root.dataset.drawn = "1";
       return api;
     }
@@ -211,6 +212,7 @@
           ? " (" + data.orders.clustered.notes.join("; ") + ")" : "") +
         ". Hover a cell for the verdicts, click it for the reasons.";
       api.drawnAt = performance.now() - started;
+      api.pageMs = performance.now();
       api.ready = true;
       root.dataset.drawn = String((+root.dataset.drawn || 0) + 1);
     }
