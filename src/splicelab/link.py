@@ -129,9 +129,12 @@ class SymbolIndex:
         "by_version",
         "corpus",
         "has_versions",
+        "import_names",
         "imports",
+        "names",
         "plain",
         "plain_keys",
+        "strong_by_library",
         "strong_u",
         "strong_v",
         "udef_keys",
@@ -190,10 +193,16 @@ class SymbolIndex:
         self.udefs = udefs
         self.plain = plain
         self.vdef_keys = frozenset(vdefs)
+        self.names = frozenset(udefs).union(k[0] for k in vdefs)
         self.udef_keys = frozenset(udefs)
         self.plain_keys = frozenset(plain)
         self.imports = tuple(imports)
+        self.import_names = frozenset(i[0] for i in imports)
         self.strong_v = strong_v
+        by_lib: dict[str | None, set[tuple[str, str]]] = {}
+        for key, lib in strong_v.items():
+            by_lib.setdefault(lib, set()).add(key)
+        self.strong_by_library = {lib: frozenset(keys) for lib, keys in by_lib.items()}
         self.strong_u = frozenset(strong_u)
         self.by_version: dict[tuple[str | None, str], list[str]] | None = None
 
@@ -410,14 +419,14 @@ class Closure:
         return [index(o.corpus) for o in self.objects]
 
     def _definers(self, indexes: Sequence[SymbolIndex]) -> dict[str, list[int]]:
+        """Imported name -> positions of the objects defining it, in load order."""
+        wanted: set[str] = set()
+        for ix in indexes:
+            wanted.update(ix.import_names)
         definers: dict[str, list[int]] = {}
         for pos, ix in enumerate(indexes):
-            for name in ix.udefs:
+            for name in ix.names & wanted if len(ix.names) > len(wanted) else wanted & ix.names:
                 definers.setdefault(name, []).append(pos)
-            for name, _v in ix.vdefs:
-                lst = definers.setdefault(name, [])
-                if not lst or lst[-1] != pos:
-                    lst.append(pos)
         return definers
 
     def bind(self) -> tuple[Binding, ...]:
@@ -645,20 +654,29 @@ class _Baseline:
     problem_keys: frozenset[tuple[str, str | None, str | None, str | None, str]]
     copies: tuple[tuple[CopyEntry, int | None], ...]
     copy_baseline: dict[str, int | None]
+    copy_names: frozenset[str]
+    copy_by_name: dict[str, list[CopyEntry]]
+    incomplete: set[int]  # positions of objects with a NEEDED not found
     deps: dict[str, _DepDemand] = field(default_factory=dict)
 
 
 @dataclass
 class _DepDemand:
-    """What a binary's closure asks of one dependency package's objects."""
+    """What a binary's closure asks of one dependency package's objects (at ``positions``)."""
 
     positions: tuple[int, ...]
-    # imports of other objects that bound to these positions, or that are unbound and versioned from them
-    demand_v: dict[tuple[str, str], list[tuple[int, str | None]]]
-    demand_u: dict[str, list[int]]
+    # imports of other objects bound to those positions (by position), and who made them
+    requesters_v: dict[tuple[str, str], list[tuple[int, str | None]]]
+    requesters_u: dict[str, list[int]]
+    bound_v: dict[int, frozenset[tuple[str, str]]]
+    bound_u: dict[int, frozenset[str]]
+    unbound_v: frozenset[tuple[str, str]]  # unbound imports versioned from those positions
     vreqs: list[tuple[int, str, tuple[str, ...], tuple[str, ...], int]]  # (r, file, versions, weak, target)
-    other_names: frozenset[str]  # names searched for whose search did not end at these positions
+    needed_versions: dict[int, frozenset[str]]  # position -> every (non-weak) version required of it
+    other_names: frozenset[str]  # names searched for whose search did not end at those positions
     subtree: dict[int, list[tuple[int, str, int | None]]]  # position -> searches made below it
+    copies: tuple[CopyEntry, ...]  # copy relocations those positions provide
+    copy_names: frozenset[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -666,16 +684,25 @@ class SpliceEffect:
     """What a splice does to one binary's closure.
 
     ``new``: problems the spliced closure has that the unspliced one has not (these break the
-    splice); ``baseline``: the unspliced closure's own problems; ``files``: the files the spliced
-    closure loads; ``fast``: whether the effect was computed incrementally.
+    splice); ``baseline``: the unspliced closure's own problems; ``objects``: what the spliced
+    closure loads; ``fast``: whether the effect was computed incrementally; ``loaded``: whether the
+    closure loads the dependency at all (when not, the splice changes nothing).
     """
 
     new: tuple[Problem, ...]
     baseline: tuple[Problem, ...]
-    files: tuple[LibraryFile, ...]
-    replaced: tuple[LibraryFile, ...]
+    objects: tuple[LoadedObject, ...]
     fast: bool
-    loaded: bool = True  # False when the binary's closure does not load the dependency at all
+    loaded: bool = True
+
+    @property
+    def files(self) -> tuple[LibraryFile, ...]:
+        return tuple(o.file for o in self.objects)
+
+    @property
+    def replaced(self) -> tuple[LibraryFile, ...]:
+        """The replacement's files the spliced closure loads."""
+        return tuple(o.file for o in self.objects if o.replaced)
 
 
 class World:
@@ -727,6 +754,9 @@ class World:
         self._closures: OrderedDict[tuple[int, str], Closure] = OrderedDict()
         self._baselines: OrderedDict[tuple[int, str], _Baseline] = OrderedDict()
         self._definers: dict[str, list[LibraryFile]] | None = None
+        self._lost_cache: dict[tuple[int, int], tuple[frozenset[tuple[str, str]], frozenset[str]]] = {}
+        self._unprovided_cache: dict[tuple[int, str | None, int], frozenset[tuple[str, str]]] = {}
+        self._resized_cache: dict[tuple[int, int], frozenset[str]] = {}
 
     # -- indexing --
 
@@ -1057,6 +1087,9 @@ class World:
         indexes = c.indexes()
         providers = [b.provider for b in c.bind()]
         copies = c.copies()
+        by_name: dict[str, list[CopyEntry]] = {}
+        for e, _p in copies:
+            by_name.setdefault(e.name, []).append(e)
         hit = _Baseline(
             closure=c,
             indexes=indexes,
@@ -1064,13 +1097,16 @@ class World:
             problem_keys=frozenset(p.key for p in c.problems()),
             copies=copies,
             copy_baseline={e.name: p for e, p in copies},
+            copy_names=frozenset(e.name for e, _p in copies),
+            copy_by_name=by_name,
+            incomplete={m.needed_by for m in c.missing},
         )
         self._baselines[key] = hit
         if len(self._baselines) > _ANALYSIS_CACHE_MAX:
             self._baselines.popitem(last=False)
         return hit
 
-    def _dep_demand(self, base: _Baseline, dependency: str, exclude: Artifact) -> _DepDemand:
+    def _dep_demand(self, base: _Baseline, dependency: str) -> _DepDemand:
         hit = base.deps.get(dependency)
         if hit is not None:
             return hit
@@ -1079,27 +1115,34 @@ class World:
         positions = tuple(
             p
             for p, o in enumerate(objs)
-            if p > 0
-            and o.artifact is not None
-            and o.artifact.name == dependency
-            and o.artifact is not exclude
+            if p > 0 and o.artifact is not None and o.artifact.name == dependency
         )
         pset = set(positions)
-        demand_v: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
-        demand_u: dict[str, list[int]] = {}
+        requesters_v: dict[tuple[str, str], list[tuple[int, str | None]]] = {}
+        requesters_u: dict[str, list[int]] = {}
+        bound_v: dict[int, set[tuple[str, str]]] = {p: set() for p in positions}
+        bound_u: dict[int, set[str]] = {p: set() for p in positions}
+        unbound_v: set[tuple[str, str]] = set()
         for b, provider in zip(c.bind(), base.providers, strict=True):
             if b.requester in pset or b.weak:
                 continue
             if provider is None:
+                # unbound before; versioned from a replaced object: its version node may change
                 if b.version is None or b.library is None or c.position(b.library) not in pset:
                     continue
+                unbound_v.add((b.name, b.version))
             elif provider not in pset:
                 continue
-            if b.version is None:
-                demand_u.setdefault(b.name, []).append(b.requester)
+            elif b.version is None:
+                bound_u[provider].add(b.name)
             else:
-                demand_v.setdefault((b.name, b.version), []).append((b.requester, b.library))
+                bound_v[provider].add((b.name, b.version))
+            if b.version is None:
+                requesters_u.setdefault(b.name, []).append(b.requester)
+            else:
+                requesters_v.setdefault((b.name, b.version), []).append((b.requester, b.library))
         vreqs = []
+        needed_versions: dict[int, set[str]] = {p: set() for p in positions}
         for r, o in enumerate(objs):
             if r in pset:
                 continue
@@ -1108,6 +1151,7 @@ class World:
                 if t in pset:
                     assert t is not None
                     vreqs.append((r, req.file, req.versions, req.weak, t))
+                    needed_versions[t].update(v for v in req.versions if v not in req.weak)
         # searches below each replaced position (their loader chain passes through it)
         subtree: dict[int, list[tuple[int, str, int | None]]] = {}
         for p in positions:
@@ -1118,23 +1162,79 @@ class World:
                     below.add(q)
             subtree[p] = [s for s in c.searches if s[0] in below]
         other = frozenset(n for _l, n, res in c.searches if res not in pset)
-        hit = _DepDemand(positions, demand_v, demand_u, vreqs, other, subtree)
+        copies = tuple(e for e, bp in base.copies if bp in pset)
+        hit = _DepDemand(
+            positions=positions,
+            requesters_v=requesters_v,
+            requesters_u=requesters_u,
+            bound_v={p: frozenset(k) for p, k in bound_v.items()},
+            bound_u={p: frozenset(k) for p, k in bound_u.items()},
+            unbound_v=frozenset(unbound_v),
+            vreqs=vreqs,
+            needed_versions={p: frozenset(v) for p, v in needed_versions.items()},
+            other_names=other,
+            subtree=subtree,
+            copies=copies,
+            copy_names=frozenset(e.name for e in copies),
+        )
         base.deps[dependency] = hit
+        return hit
+
+    def _lost(self, old: SymbolIndex, new: SymbolIndex) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
+        """What an import that bound to ``old`` no longer finds in ``new``: (versioned keys, names of
+        unversioned imports). Depends on the two corpora only, so it is shared by every binary."""
+        key = (id(old), id(new))
+        hit = self._lost_cache.get(key)
+        if hit is None:
+            hit = (old.vdef_keys - new.vdef_keys, old.plain_keys - new.plain_keys)
+            self._lost_cache[key] = hit
+        return hit
+
+    def _unprovided(
+        self, importer: SymbolIndex, library: str | None, target: SymbolIndex
+    ) -> frozenset[tuple[str, str]]:
+        """``importer``'s strong versioned imports from ``library`` that ``target`` does not define at
+        their version (cached per pair of corpora)."""
+        key = (id(importer), library, id(target))
+        hit = self._unprovided_cache.get(key)
+        if hit is None:
+            hit = importer.strong_by_library[library] - target.vdef_keys
+            self._unprovided_cache[key] = hit
+        return hit
+
+    def _resized(self, old: SymbolIndex, new: SymbolIndex) -> frozenset[str]:
+        """Names of ``old``'s data objects that ``new`` lacks or defines with another size (cached)."""
+        key = (id(old), id(new))
+        hit = self._resized_cache.get(key)
+        if hit is None:
+            out = set()
+            for (name, version), sym in old.vdefs.items():
+                if sym.type == "OBJECT":
+                    other = new.lookup(name, version)
+                    if other is None or other.size != sym.size:
+                        out.add(name)
+            for name, sym in old.udefs.items():
+                if sym.type == "OBJECT":
+                    other = new.lookup(name, None)
+                    if other is None or other.size != sym.size:
+                        out.add(name)
+            hit = frozenset(out)
+            self._resized_cache[key] = hit
         return hit
 
     def splice(self, artifact: Artifact, file: str, dependency: str, replacement: Artifact) -> SpliceEffect:
         """What replacing every artifact of package ``dependency`` by ``replacement`` does to the
         closure of ``artifact``'s ``file``: the new problems (relative to the unspliced closure)."""
         base = self.baseline(artifact, file)
-        dep = self._dep_demand(base, dependency, replacement)
-        baseline_problems = base.closure.problems()
-        if not dep.positions:
-            return SpliceEffect(
-                (), baseline_problems, tuple(o.file for o in base.closure.objects), (), True, False
-            )
-        fast = self._splice_fast(base, dep, dependency, replacement)
-        if fast is not None:
-            return fast
+        dep = self._dep_demand(base, dependency)
+        objs = base.closure.objects
+        same = [objs[p].artifact is replacement for p in dep.positions]
+        if all(same):  # nothing of the dependency loaded, or only the replacement itself
+            return SpliceEffect((), base.closure.problems(), objs, True, False)
+        if not any(same):
+            fast = self._splice_fast(base, dep, dependency, replacement)
+            if fast is not None:
+                return fast
         return self.splice_slow(artifact, file, dependency, replacement)
 
     def splice_slow(
@@ -1151,13 +1251,11 @@ class World:
             if p.key not in base.problem_keys and p.key not in seen:
                 seen.add(p.key)
                 new.append(p)
-        files = tuple(o.file for o in spliced.objects)
-        replaced = tuple(o.file for o in spliced.objects if o.replaced)
         loaded = any(
             o.artifact is not None and o.artifact.name == dependency and o.artifact is not replacement
             for o in base.closure.objects[1:]
         )
-        return SpliceEffect(tuple(new), base.closure.problems(), files, replaced, False, loaded)
+        return SpliceEffect(tuple(new), base.closure.problems(), spliced.objects, False, loaded)
 
     def _splice_fast(
         self, base: _Baseline, dep: _DepDemand, dependency: str, replacement: Artifact
@@ -1210,13 +1308,15 @@ class World:
         new: list[Problem] = []
         # 1. version nodes: required of a replacement, or by a replacement
         missing_nodes: set[tuple[int, str, str]] = set()
-        for r, file, versions, weak, t in dep.vreqs:
-            tix = indexes[t]
-            if tix.has_versions:
-                for v in versions:
-                    if v not in tix.version_names and v not in weak:
-                        missing_nodes.add((r, file, v))
-                        new.extend(_version_problems(new_objs[r], base.indexes[r], file, v))
+        for p, sub_ix in ((p, indexes[p]) for p in subs):
+            if sub_ix.has_versions and not dep.needed_versions[p] <= sub_ix.version_names:
+                for r, file, versions, weak, t in dep.vreqs:
+                    if t != p:
+                        continue
+                    for v in versions:
+                        if v not in sub_ix.version_names and v not in weak:
+                            missing_nodes.add((r, file, v))
+                            new.extend(_version_problems(new_objs[r], base.indexes[r], file, v))
         for p, sub in subs.items():
             for req in sub.corpus.version_requirements:
                 t = c.position(req.file)
@@ -1229,66 +1329,76 @@ class World:
                             missing_nodes.add((p, req.file, v))
                             new.extend(_version_problems(new_objs[p], indexes[p], req.file, v))
         names = c._names
-        incomplete = {m.needed_by for m in c.missing}
+        incomplete = base.incomplete
         # 2. imports that bound to the replaced objects (or are versioned from them)
-        if dep.demand_v or dep.demand_u:
-            left_v = set(dep.demand_v)
-            left_u = set(dep.demand_u)
-            for p in dep.positions:
-                ix = indexes[p]
-                left_v -= ix.vdef_keys
-                if left_v and ix.udefs:
-                    left_v = {k for k in left_v if k[0] not in ix.udefs}
-                left_u -= ix.plain_keys
-            if left_v or left_u:
-                for k in sorted(left_v):
-                    if _first_provider(indexes, k[0], k[1], 0) is None:
-                        for r, lib in dep.demand_v[k]:
-                            if not _subsumed(r, k[1], lib, names, missing_nodes, incomplete):
-                                new.append(_symbol_problem(new_objs[r], k[0], k[1], lib))
-                for n in sorted(left_u):
-                    if _first_provider(indexes, n, None, 0) is None:
-                        for r in dep.demand_u[n]:
-                            if r not in incomplete:
-                                new.append(_symbol_problem(new_objs[r], n, None, None))
-        # 3. the replacements' own imports
+        left_v = set(dep.unbound_v)
+        left_u: set[str] = set()
+        for p in subs:
+            lost_v, lost_u = self._lost(base.indexes[p], indexes[p])
+            if lost_v:
+                left_v |= dep.bound_v[p] & lost_v
+            if lost_u:
+                left_u |= dep.bound_u[p] & lost_u
+        for k in sorted(left_v):
+            if _first_provider(indexes, k[0], k[1], 0) is None:
+                for r, lib in dep.requesters_v[k]:
+                    if not _subsumed(r, k[1], lib, names, missing_nodes, incomplete):
+                        new.append(_symbol_problem(new_objs[r], k[0], k[1], lib))
+        for n in sorted(left_u):
+            if _first_provider(indexes, n, None, 0) is None:
+                for r in dep.requesters_u[n]:
+                    if r not in incomplete:
+                        new.append(_symbol_problem(new_objs[r], n, None, None))
+        # 3. the replacements' own imports: first where their version is required from, then anywhere
         for p in subs:
             ix = indexes[p]
-            left_v = set(ix.strong_v)
+            left_v: set[tuple[str, str]] = set()
+            for lib, keys in ix.strong_by_library.items():
+                t = names.get(lib) if lib is not None else None
+                rest = self._unprovided(ix, lib, indexes[t]) if t is not None else keys
+                if rest:
+                    left_v |= rest
             left_u = set(ix.strong_u)
-            for qix in indexes:
-                if not left_v and not left_u:
-                    break
-                if left_v:
-                    left_v -= qix.vdef_keys
-                    if left_v and qix.udefs:
-                        left_v = {k for k in left_v if k[0] not in qix.udefs}
-                if left_u:
-                    left_u -= qix.plain_keys
+            if left_v or left_u:
+                for qix in indexes:
+                    if left_v:
+                        left_v -= qix.vdef_keys
+                    if left_u:
+                        left_u -= qix.plain_keys
+                    elif not left_v:
+                        break
             for name, version in sorted(left_v):
+                if _first_provider(indexes, name, version, 0) is not None:
+                    continue  # an unversioned definition satisfies it
                 lib = ix.strong_v[(name, version)]
                 if not _subsumed(p, version, lib, names, missing_nodes, incomplete):
                     new.append(_symbol_problem(new_objs[p], name, version, lib))
             if p not in incomplete:
                 for name in sorted(left_u):
                     new.append(_symbol_problem(new_objs[p], name, None, None))
-        # 4. copy relocations
+        # 4. copy relocations whose provider was replaced (and whose object changed or went), or that
+        # a replacement now defines
         if base.copies:
-            copies = tuple((e, _first_provider(indexes, e.name, e.version, 1)) for e, _p in base.copies)
-            new.extend(_copy_problems(new_objs, copies, names, base.copy_baseline))
+            affected: list[CopyEntry] = []
+            for p in subs:
+                changed = self._resized(base.indexes[p], indexes[p])
+                for name in dep.copy_names & changed if changed else ():
+                    affected.extend(e for e in dep.copies if e.name == name)
+                for name in (base.copy_names & indexes[p].names) - dep.copy_names:
+                    affected.extend(base.copy_by_name[name])
+            if affected:
+                copies = tuple(
+                    (e, _first_provider(indexes, e.name, e.version, 1)) for e in dict.fromkeys(affected)
+                )
+                new.extend(_copy_problems(new_objs, copies, names, base.copy_baseline))
         out: list[Problem] = []
-        seen: set[tuple[str, str | None, str | None, str | None, str]] = set()
-        for prob in _in_load_order(new, new_objs):
-            if prob.key not in base.problem_keys and prob.key not in seen:
-                seen.add(prob.key)
-                out.append(prob)
-        return SpliceEffect(
-            tuple(out),
-            c.problems(),
-            tuple(o.file for o in new_objs),
-            tuple(subs[p] for p in sorted(subs)),
-            True,
-        )
+        if new:
+            seen: set[tuple[str, str | None, str | None, str | None, str]] = set()
+            for prob in _in_load_order(new, new_objs):
+                if prob.key not in base.problem_keys and prob.key not in seen:
+                    seen.add(prob.key)
+                    out.append(prob)
+        return SpliceEffect(tuple(out), c.problems(), tuple(new_objs), True)
 
     # -- the world's definitions (for "moved" symbols) --
 
