@@ -346,6 +346,10 @@
     overlay.addEventListener("click", function (ev) {
       var h = hit(ev);
       if (!h) return;
+      // an embedding page (the monitor's web UI) may take the click over: it cancels this event
+      var pick = new CustomEvent("hm-select", { cancelable: true, detail: {
+        row: data.rows[h.row], col: data.cols[h.col], ctrl: ev.ctrlKey || ev.metaKey || ev.shiftKey } });
+      if (!root.dispatchEvent(pick)) return;
       selected = h;
       drawOverlay();
       showPanel(h);
