@@ -54,15 +54,22 @@ _VISIBILITIES = S.STV_NAMES
 _decode: Callable[[bytes], str] = lambda b: b.decode("utf-8", "surrogateescape")  # noqa: E731
 
 
+# O_NONBLOCK: opening a FIFO must not wait for a writer (it is then refused as not a regular file).
+_OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NONBLOCK", 0)
+
+
 def is_elf(path: str | os.PathLike[str]) -> bool:
     """True when ``path`` is a regular file that starts with the ELF magic (a cheap check)."""
     try:
-        with open(path, "rb") as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                return False
-            return f.read(4) == S.ELF_MAGIC
+        fd = os.open(path, _OPEN_FLAGS)
     except OSError:
         return False
+    try:
+        return stat.S_ISREG(os.fstat(fd).st_mode) and os.pread(fd, 4, 0) == S.ELF_MAGIC
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
 
 
 def read_corpus(path: str | os.PathLike[str], relpath: str | None = None) -> Corpus:
@@ -76,7 +83,7 @@ def read_corpus(path: str | os.PathLike[str], relpath: str | None = None) -> Cor
     if isinstance(name, bytes):  # pragma: no cover - bytes paths are not part of the API
         name = os.fsdecode(name)
     try:
-        fd = os.open(name, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
+        fd = os.open(name, _OPEN_FLAGS)
     except OSError as exc:
         raise ELFError(f"{name}: cannot open: {exc.strerror or exc}") from None
     try:
@@ -412,7 +419,7 @@ class _Reader:
         else:
             return (), (), ()
         if nsyms * sym_size > self.size:
-            raise _Defect(f"dynamic symbol count {nsyms} is absurd for a file of {self.size} bytes")
+            raise _Defect(f".dynsym: {nsyms} symbols is absurd for a file of {self.size} bytes")
 
         versions, verdefs, verneeds = self._versions(tags)
         versym = self._versym(tags, nsyms) if versions else None
@@ -454,15 +461,21 @@ class _Reader:
                 return max(int(symoffset), self._relocated_symbol_count(tags))
             chains_at = region.offset + buckets_at + nbuckets * word
             chain_end = region.offset + region.size
+            # The last bucket's chain ends at the entry with the low bit set: read it in chunks.
             index = last
+            pos = chains_at + (index - symoffset) * word
             while True:
-                pos = chains_at + (index - symoffset) * word
-                if pos + word > chain_end:
+                n = min(1024, (chain_end - pos) // word)
+                if n <= 0:
                     raise _Defect("DT_GNU_HASH chain runs past the end of its segment")
-                (value,) = L.word.unpack(os.pread(self.fd, word, pos))
-                if value & 1:
-                    return index + 1
-                index += 1
+                chunk = array("I", self.read(pos, n * word, "DT_GNU_HASH chain"))
+                if L.byte_order != _HOST_BYTE_ORDER:
+                    chunk.byteswap()
+                for j, value in enumerate(chunk):
+                    if value & 1:
+                        return index + j + 1
+                index += n
+                pos += n * word
         raise _Defect("no section headers and neither DT_HASH nor DT_GNU_HASH: cannot count dynamic symbols")
 
     def _relocated_symbol_count(self, tags: dict[int, int]) -> int:
