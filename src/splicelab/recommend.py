@@ -89,6 +89,11 @@ def spec_version(version: str) -> str:
     return re.sub(r"^\d+:", "", version)
 
 
+def short_hash(build_id: str) -> str:
+    """A Spack DAG hash (32 base-32 characters) cut to 7, as Spack shows it; other build ids whole."""
+    return build_id[:7] if len(build_id) == 32 and build_id.isalnum() else build_id
+
+
 # --- inputs ------------------------------------------------------------------------------------------
 
 
@@ -113,7 +118,7 @@ class Build:
 
     @property
     def short_id(self) -> str:
-        return f"{self.package}@{self.version}/{self.hash[:7]}"
+        return f"{self.package}@{self.version}/{short_hash(self.hash)}"
 
     @property
     def variant_map(self) -> dict[str, Any]:

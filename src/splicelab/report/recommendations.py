@@ -14,7 +14,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from splicelab.recommend import ExplicitSplice, PairDecision, Recommendation, Recommendations
+from splicelab.recommend import ExplicitSplice, PairDecision, Recommendation, Recommendations, short_hash
 
 FORMATS = ("text", "json", "yaml")
 
@@ -29,7 +29,7 @@ def render_json(report: Recommendations) -> str:
 
 def _short(build_id: str) -> str:
     name, _, h = build_id.partition("/")
-    return f"{name}/{h[:7]}"
+    return f"{name}/{short_hash(h)}"
 
 
 def _evidence_summary(r: Recommendation) -> list[str]:
@@ -43,7 +43,9 @@ def _evidence_summary(r: Recommendation) -> list[str]:
     preds = ", ".join(f"{k} {v['works']}/{n} works" for k, v in e["predictors"].items())
     lines.append(f"predictors: {preds or 'none'}; validated: {e['validated_checks']}/{n}")
     comp = e["compilers"]
-    if comp["partial"]:
+    if comp["seen"] == ["?"] and comp["covered"] == ["?"]:
+        pass  # not compiled by a known compiler (a distribution's package): nothing to say
+    elif comp["partial"]:
         lines.append(
             f"compilers: evidence covers {r.package} built with {', '.join(comp['covered'])} only "
             f"(also built with: {', '.join(c for c in comp['seen'] if c not in comp['covered'])})"
@@ -134,7 +136,7 @@ def render_text(report: Recommendations) -> str:
     if report.spliced:
         out.append("== spliced installs, checked as installed")
         for s in report.spliced:
-            out.append(f"{s.node.short_id} (built as {(s.build_spec or '?')[:7]}): {s.status.upper()}")
+            out.append(f"{s.node.short_id} (built as {short_hash(s.build_spec or '?')}): {s.status.upper()}")
             out += [f"    {why}" for why in s.reasons]
             out += [f"    not judged: {why}" for why in s.unknown]
         out.append("")
