@@ -9,11 +9,12 @@ from pathlib import Path
 
 import pytest
 
-from _linklab import Lab, get, kinds, predict, run
+from _linklab import SYSTEM_DIR, Lab, get, kinds, predict, run, system_artifact
 from conftest import FIXTURES, Compiler
 from splicelab.link import World
 from splicelab.predict.base import Splice, Verdict
 from splicelab.predict.loader import LoaderPredictor
+from splicelab.sources.spack import load_root
 from splicelab.splices import enumerate_splices
 
 CLIENT = """
@@ -197,8 +198,6 @@ def test_symbol_moved_to_sub_library(lab: Lab, found: bool) -> None:
 
 
 def test_spack_fixture_matches_truth() -> None:
-    from splicelab.sources.spack import load_root
-
     errors: list = []
     artifacts = load_root(FIXTURES / "spack-1.0" / "opt", errors) + load_root(
         FIXTURES / "spack-0.23" / "opt", errors
@@ -242,8 +241,6 @@ def test_spack_fixture_matches_truth() -> None:
 
 def test_spack_fixture_with_system_glibc() -> None:
     """With the host's glibc (bookworm, as the fixture's chroot) as the system, closures are complete."""
-    from _linklab import SYSTEM_DIR, system_artifact
-    from splicelab.sources.spack import load_root
 
     errors: list = []
     artifacts = load_root(FIXTURES / "spack-1.0" / "opt", errors)
@@ -262,3 +259,24 @@ def test_spack_fixture_with_system_glibc() -> None:
     z128 = next(a for a in artifacts if a.name == "zlib" and a.version == "1.2.8")
     p = LoaderPredictor().predict(Splice(png, "bin/pngfix", "zlib", closure.objects[2].artifact, z128), world)
     assert p.verdict == Verdict.BREAKS and kinds(p) == {"missing-version"}
+
+
+def test_incremental_path_equals_full_reload() -> None:
+    """On every splice of both fixture trees (with the host's glibc), the incremental check finds the
+    same problems as loading the spliced closure from scratch."""
+
+    errors: list = []
+    artifacts = load_root(FIXTURES / "spack-1.0" / "opt", errors) + load_root(
+        FIXTURES / "spack-0.23" / "opt", errors
+    )
+    world = World([*artifacts, system_artifact()], default_dirs=[SYSTEM_DIR])
+    splices = list(enumerate_splices(world))
+    assert len(splices) == 242
+    fast = 0
+    for s in splices:
+        a = world.splice(s.binary, s.file, s.dependency, s.replacement)
+        b = world.splice_slow(s.binary, s.file, s.dependency, s.replacement)
+        assert [p.key for p in a.new] == [p.key for p in b.new], s.key
+        assert [f.path for f in a.files] == [f.path for f in b.files], s.key
+        fast += a.fast
+    assert fast == len(splices)  # every fixture splice keeps the closure's shape
