@@ -95,7 +95,7 @@ def cc(request: pytest.FixtureRequest, tmp_path: Path) -> Compiler:
 @pytest.fixture
 def gcc(tmp_path: Path) -> Compiler:
     """The default gcc only, for tests that need one compiler."""
-    return Compiler(shutil.which("gcc-12") and "gcc-12" or "gcc", tmp_path)
+    return Compiler("gcc-12" if shutil.which("gcc-12") else "gcc", tmp_path)
 
 
 @pytest.fixture(scope="session")

@@ -71,7 +71,12 @@ class Artifact:
 
     def describe(self) -> dict[str, Any]:
         """The identifying part, as written into predictions and outcomes."""
-        d: dict[str, Any] = {"package": self.name, "version": self.version, "hash": self.build_id, "id": self.id}
+        d: dict[str, Any] = {
+            "package": self.name,
+            "version": self.version,
+            "hash": self.build_id,
+            "id": self.id,
+        }
         if self.release:
             d["release"] = self.release
         if self.compiler:

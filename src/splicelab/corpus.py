@@ -367,7 +367,7 @@ def from_symbolator(doc: Mapping[str, Any]) -> Corpus:
             Symbol(
                 name=str(name),
                 version=version,
-                default=default if defined else False if version else True,
+                default=default if defined else version is None,
                 type=_strip_prefix(info.get("type", "STT_NOTYPE"), "STT_", "type", where),
                 binding=_strip_prefix(info.get("binding", "STB_GLOBAL"), "STB_", "binding", where),
                 visibility=_strip_prefix(info.get("visibility", "STV_DEFAULT"), "STV_", "visibility", where),
@@ -378,7 +378,9 @@ def from_symbolator(doc: Mapping[str, Any]) -> Corpus:
     if not isinstance(tags, Mapping):
         raise CorpusFormatError(f"{where}: field 'dynamic_tags' must be an object")
     elf_class_raw = meta.get("corpus_elf_class", "ELFCLASS64")
-    elf_class = _ELF_CLASS_NUMBERS.get(elf_class_raw, 64) if isinstance(elf_class_raw, str) else int(elf_class_raw)
+    elf_class = (
+        _ELF_CLASS_NUMBERS.get(elf_class_raw, 64) if isinstance(elf_class_raw, str) else int(elf_class_raw)
+    )
     header = inner.get("header", {}) or {}
     needed = inner.get("needed", tags.get("DT_NEEDED", [])) or []
     if not isinstance(needed, list):
