@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import os
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -124,7 +125,8 @@ def mode_b_system(dset: DebianSet, hide: Iterable[str] = ()) -> System:
     return system
 
 
-def _program(dset: DebianSet, source: str, release: str) -> tuple[Artifact, str] | None:
+def family_program(dset: DebianSet, source: str, release: str) -> tuple[Artifact, str] | None:
+    """The family's program in ``release``: its package's artifact and the program's path."""
     fam = dset.families.get(source, {}).get(release)
     if fam is None or not fam.programs:
         return None
@@ -135,7 +137,8 @@ def _program(dset: DebianSet, source: str, release: str) -> tuple[Artifact, str]
     return art, path
 
 
-def _libraries(dset: DebianSet, source: str, release: str) -> list[Artifact]:
+def family_libraries(dset: DebianSet, source: str, release: str) -> list[Artifact]:
+    """The family's library packages in ``release`` (every one is spliced in)."""
     fam = dset.families.get(source, {}).get(release)
     if fam is None:
         return []
@@ -149,9 +152,58 @@ def _describe(art: Artifact, file: str | None = None) -> dict[str, Any]:
     return d
 
 
-def _pick(libs: list[Artifact], needed: set[str]) -> list[Artifact]:
+def pick_library(libs: list[Artifact], needed: set[str]) -> list[Artifact]:
     """The libraries, the one providing a soname the program needs first."""
     return sorted(libs, key=lambda a: (not (set(_sonames(a)) & needed), a.name))
+
+
+@dataclass(frozen=True)
+class FamilySplice:
+    """One splice of a family: the program of release X with the library packages of release Y, in
+    mode B or C. ``record`` holds the fields its outcome (and a prediction of it) carries: program,
+    program_release, library, library_release, mode, binary, dependency, original, replacement."""
+
+    source: str
+    mode: str
+    program: Artifact
+    path: str
+    libraries: tuple[Artifact, ...]  # release Y's family packages, all spliced in
+    family_sonames: frozenset[str]  # every soname the family has in any release
+    record: dict[str, Any]
+
+
+def family_splices(
+    dset: DebianSet, modes: Sequence[str] = MODES, sources: Sequence[str] | None = None
+) -> Iterator[FamilySplice]:
+    """Every (program release X, library release Y, mode) splice of each family, X, Y, mode in order."""
+    releases = sorted(dset.releases, key=release_key)
+    for source in sources or sorted(dset.families):
+        family_libs = {r: family_libraries(dset, source, r) for r in releases}
+        family_sonames = frozenset(s for libs in family_libs.values() for a in libs for s in _sonames(a))
+        for x in releases:
+            prog = family_program(dset, source, x)
+            if prog is None:
+                continue
+            p_art, p_path = prog
+            needed = set(p_art.files[p_path].needed) if p_path in p_art.files else set()
+            for y in releases:
+                repl = family_libs[y]
+                if not repl:
+                    continue
+                for mode in modes:
+                    original = pick_library(family_libs[x if mode == "C" else releases[-1]], needed)
+                    record: dict[str, Any] = {
+                        "program": p_art.name,
+                        "program_release": x,
+                        "library": pick_library(repl, needed)[0].name,
+                        "library_release": y,
+                        "mode": mode,
+                        "binary": _describe(p_art, p_path),
+                        "dependency": source,
+                        "original": _describe(original[0]) if original else None,
+                        "replacement": _describe(pick_library(repl, needed)[0]),
+                    }
+                    yield FamilySplice(source, mode, p_art, p_path, tuple(repl), family_sonames, record)
 
 
 def debian_jobs(
@@ -164,58 +216,34 @@ def debian_jobs(
 
     Yields ``(job, baseline_job)``; the baseline is the program on its own release, unspliced.
     """
-    releases = sorted(dset.releases, key=release_key)
-    for source in sources or sorted(dset.families):
-        family_libs = {r: _libraries(dset, source, r) for r in releases}
-        family_sonames = frozenset(s for libs in family_libs.values() for a in libs for s in _sonames(a))
-        for x in releases:
-            prog = _program(dset, source, x)
-            if prog is None:
-                continue
-            p_art, p_path = prog
-            baseline = Job(
+    baselines: dict[tuple[str, str], Job] = {}
+    for s in family_splices(dset, modes, sources):
+        p_art, p_path, x = s.program, s.path, s.record["program_release"]
+        baseline = baselines.get((s.source, x))
+        if baseline is None:
+            baseline = baselines[(s.source, x)] = Job(
                 "/" + p_path,
                 mode_c_system(dset, x),
                 {},
-                family_sonames,
+                s.family_sonames,
                 "hermetic",
                 record={"baseline_key": p_art.id},
                 program_host=p_art.root / p_path,
             )
-            for y in releases:
-                repl = family_libs[y]
-                if not repl:
-                    continue
-                needed = set(p_art.files[p_path].needed) if p_path in p_art.files else set()
-                stage: dict[str, Path] = {}
-                for a in repl:
-                    stage.update(_sonames(a))
-                provided = {n for a in repl for n in _sonames(a)}
-                hide = family_sonames - provided
-                for mode in modes:
-                    if mode == "C":
-                        system = mode_c_system(dset, x, hide)
-                        original = _pick(family_libs[x], needed)
-                        program = "/" + p_path
-                    else:
-                        system = mode_b_system(dset, hide)
-                        original = _pick(family_libs[max(releases, key=release_key)], needed)
-                        program = f"/.program/{os.path.basename(p_path)}"
-                        system.binds.append(Bind(p_art.root / p_path, program))
-                    record: dict[str, Any] = {
-                        "program": p_art.name,
-                        "program_release": x,
-                        "library": _pick(repl, needed)[0].name,
-                        "library_release": y,
-                        "mode": mode,
-                        "binary": _describe(p_art, p_path),
-                        "dependency": source,
-                        "original": _describe(original[0]) if original else None,
-                        "replacement": _describe(_pick(repl, needed)[0]),
-                        "baseline_key": p_art.id,
-                    }
-                    yield (
-                        Job(program, system, stage, family_sonames, method, record=record,
-                            program_host=p_art.root / p_path),
-                        baseline,
-                    )  # fmt: skip
+        stage: dict[str, Path] = {}
+        for a in s.libraries:
+            stage.update(_sonames(a))
+        hide = s.family_sonames - set(stage)
+        if s.mode == "C":
+            system = mode_c_system(dset, x, hide)
+            program = "/" + p_path
+        else:
+            system = mode_b_system(dset, hide)
+            program = f"/.program/{os.path.basename(p_path)}"
+            system.binds.append(Bind(p_art.root / p_path, program))
+        record = {**s.record, "baseline_key": p_art.id}
+        yield (
+            Job(program, system, stage, s.family_sonames, method, record=record,
+                program_host=p_art.root / p_path),
+            baseline,
+        )  # fmt: skip
