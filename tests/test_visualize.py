@@ -16,8 +16,9 @@ import pytest
 from click.testing import CliRunner
 
 from splicelab.cli import main
+from splicelab.evaluate import evaluate
 from splicelab.predict.base import Verdict
-from splicelab.report.agreement import Agreement, agreement_matrix, categorize, counts, score
+from splicelab.report.agreement import Agreement, agreement_matrix, categorize, counts
 from splicelab.report.grid import Outcome, build_grid
 from splicelab.report.heatmap import (
     CLUSTER_MAX,
@@ -166,11 +167,12 @@ def test_agreement_categories_follow_the_real_outcomes(real_run: dict[str, Any])
                 assert m[i, j] == (
                     Agreement.RIGHT_WORKS if p.verdict is Verdict.WORKS else Agreement.FALSE_BREAKS
                 )
-        s = score(grid, predictor)
+        # the same counts as the scoreboard's (splicelab.evaluate)
+        ev = evaluate(real_run["entries"], real_run["outcomes"])[predictor]
         tally = counts(m)
-        assert s.confusion["works"]["fail"] == tally[Agreement.FALSE_WORKS]
-        assert s.confusion["breaks"]["ok"] == tally[Agreement.FALSE_BREAKS]
-        assert s.correct == tally[Agreement.RIGHT_WORKS] + tally[Agreement.RIGHT_BREAKS]
+        assert ev["false_works"] == tally[Agreement.FALSE_WORKS]
+        assert ev["false_breaks"] == tally[Agreement.FALSE_BREAKS]
+        assert ev["correct"] == tally[Agreement.RIGHT_WORKS] + tally[Agreement.RIGHT_BREAKS]
 
 
 @pytest.mark.parametrize(
@@ -183,12 +185,13 @@ def test_agreement_categories_follow_the_real_outcomes(real_run: dict[str, Any])
         ("unknown", "ok", Agreement.UNDECIDED),
         (None, "crash", Agreement.UNDECIDED),
         ("works", None, Agreement.UNTESTED),
-        ("breaks", "glibc-program", Agreement.UNTESTED),
+        ("breaks", "not-linked", Agreement.UNTESTED),
         (None, None, Agreement.UNTESTED),
     ],
 )
 def test_categorize(verdict: str | None, cls: str | None, expected: Agreement) -> None:
-    assert categorize(verdict, Outcome(cls) if cls else None) is expected
+    outcome = None if cls is None else Outcome("ok", linked=False) if cls == "not-linked" else Outcome(cls)
+    assert categorize(verdict, outcome) is expected
 
 
 def test_predictor_option_limits_the_files(tmp_path: Path, real_run: dict[str, Any]) -> None:

@@ -1,10 +1,10 @@
-"""Agreement: one predictor's verdict against the real outcome, per splice, and the scoreboard it sums to."""
+"""Agreement: one predictor's verdict against the real outcome, per splice (the agreement map's categories).
+
+The scoreboard itself (confusion matrices, accuracy, misses) is :mod:`splicelab.evaluate`'s."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
 
 import numpy as np
 
@@ -57,68 +57,6 @@ def agreement_matrix(grid: Grid, predictor: str) -> np.ndarray:
         p = cell.predictions.get(predictor)
         m[i, j] = int(categorize(p.verdict if p else None, cell.outcome))
     return m
-
-
-@dataclass(slots=True)
-class Score:
-    """One predictor's scoreboard line, computed from the grid (same shape as evaluation.json)."""
-
-    predictor: str
-    confusion: dict[str, dict[str, int]] = field(
-        default_factory=lambda: {v.value: {"ok": 0, "fail": 0} for v in Verdict}
-    )
-    false_works: list[dict[str, Any]] = field(default_factory=list)
-
-    @property
-    def correct(self) -> int:
-        return self.confusion["works"]["ok"] + self.confusion["breaks"]["fail"]
-
-    @property
-    def total(self) -> int:
-        return sum(sum(row.values()) for row in self.confusion.values())
-
-    @property
-    def accuracy(self) -> float | None:
-        return self.correct / self.total if self.total else None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "correct": self.correct,
-            "false_works": self.confusion["works"]["fail"],
-            "false_breaks": self.confusion["breaks"]["ok"],
-            "unknown": sum(self.confusion["unknown"].values()),
-            "total": self.total,
-            "accuracy": self.accuracy,
-            "confusion": self.confusion,
-            "misses": self.false_works,
-        }
-
-
-def score(grid: Grid, predictor: str) -> Score:
-    """Confusion matrix (verdict x ok/fail) over the splices the predictor judged that have a conclusive
-    outcome."""
-    s = Score(predictor)
-    rows, cols = grid.row_labels(), grid.col_labels()
-    for (i, j), cell in sorted(grid.cells.items()):
-        if cell.outcome is None or cell.outcome.works is None:
-            continue
-        p = cell.predictions.get(predictor)
-        if p is None:  # not a splice this predictor was asked about (e.g. the original build itself)
-            continue
-        verdict = p.verdict
-        s.confusion[verdict.value]["ok" if cell.outcome.works else "fail"] += 1
-        if verdict is Verdict.WORKS and not cell.outcome.works:
-            s.false_works.append(
-                {
-                    "binary": rows[i],
-                    "replacement": cols[j],
-                    "verdict": verdict.value,
-                    "class": cell.outcome.cls,
-                    "reasons": [r.to_dict() for r in p.reasons],
-                    "message": cell.outcome.message,
-                }
-            )
-    return s
 
 
 def counts(matrix: np.ndarray) -> dict[Agreement, int]:

@@ -22,8 +22,6 @@ from splicelab.predict.base import Prediction, Reason, Verdict
 WORKS, UNTESTED, FAILS = 1, 0, -1
 VERDICT_VALUE = {Verdict.WORKS: WORKS, Verdict.UNKNOWN: UNTESTED, Verdict.BREAKS: FAILS}
 
-# Outcome classes that say nothing about the splice itself (the program cannot run on this host at all).
-INCONCLUSIVE_CLASSES = frozenset({"glibc-program"})
 OK_CLASS = "ok"
 
 
@@ -55,16 +53,22 @@ class Spec:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What really happened when one splice was performed (one entry of outcomes.json)."""
+    """What really happened when one splice was performed (one entry of outcomes.json).
+
+    As in :mod:`splicelab.evaluate`: class ``ok`` is a splice that works, any other class one that
+    fails, and a run whose program turned out not to load the library at all (``linked`` false) says
+    nothing about the splice."""
 
     cls: str
     message: str = ""
     method: str | None = None
+    mode: str | None = None
+    linked: bool | None = None
 
     @property
     def works(self) -> bool | None:
         """True when it ran, False when it failed, None when the run says nothing about the splice."""
-        if self.cls in INCONCLUSIVE_CLASSES:
+        if self.linked is False:
             return None
         return self.cls == OK_CLASS
 
@@ -254,10 +258,16 @@ def normalize_symbolator(doc: Mapping[str, Any], where: str) -> list[dict[str, A
                         "package": binary.package,
                         "version": binary.version,
                         "hash": binary.hash,
+                        "id": binary.id,
                         "file": str(res.get("A_binary") or "?"),
                     },
                     "dependency": repl.package,
-                    "replacement": {"package": repl.package, "version": repl.version, "hash": repl.hash},
+                    "replacement": {
+                        "package": repl.package,
+                        "version": repl.version,
+                        "hash": repl.hash,
+                        "id": repl.id,
+                    },
                     "predictors": {SYMBOLATOR_PREDICTOR: {"verdict": verdict, "reasons": reasons}},
                 }
             )
@@ -391,7 +401,13 @@ def _attach_outcomes(
         if j is None or not rows:
             grid.unmatched_outcomes += 1
             continue
-        new = Outcome(cls, str(o.get("message") or ""), o.get("method"))
+        new = Outcome(
+            cls,
+            str(o.get("message") or ""),
+            o.get("method"),
+            None if o.get("mode") is None else str(o.get("mode")),
+            o.get("linked") if isinstance(o.get("linked"), bool) else None,
+        )
         for i in rows:
             cell = grid.cells.get((i, j))
             if cell is None:
@@ -400,14 +416,15 @@ def _attach_outcomes(
 
 
 def _stronger(old: Outcome | None, new: Outcome) -> Outcome:
-    """Of two runs of one splice, the conclusive one; of two conclusive ones, the failure."""
+    """Of two runs of one splice: the conclusive one, then the one in the program's own system (mode C),
+    then the first (the choice :mod:`splicelab.evaluate` makes)."""
     if old is None:
         return new
-    if old.works is None:
+    if (old.works is None) != (new.works is None):
+        return old if new.works is None else new
+    if new.mode == "C" and old.mode != "C":
         return new
-    if new.works is None:
-        return old
-    return new if (new.works is False and old.works is True) else old
+    return old
 
 
 def read_outcomes(path: Path | None) -> list[Mapping[str, Any]]:

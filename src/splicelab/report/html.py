@@ -27,7 +27,7 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from splicelab.predict.base import Verdict
-from splicelab.report.agreement import Agreement, agreement_matrix, counts, score
+from splicelab.report.agreement import Agreement, agreement_matrix, counts
 from splicelab.report.grid import Grid, ReportInputError, read_json
 from splicelab.report.heatmap import CLUSTER_MAX, cluster
 
@@ -179,32 +179,17 @@ def summary(grid: Grid) -> dict[str, Any]:
 
 
 def scoreboard(grid: Grid, evaluation: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    """One line per predictor: from evaluation.json when given, else computed from the grid's outcomes."""
-    lines = []
-    if evaluation is not None:
-        for name, ev in evaluation.items():
-            lines.append(_evaluation_line(str(name), ev))
-        return lines
-    if not grid.has_outcomes:
+    """One line per predictor of ``evaluation`` (evaluation.json, :func:`splicelab.evaluate.evaluate`),
+    with the agreement map's tallies when the grid holds outcomes."""
+    if evaluation is None:
         return []
-    for p in grid.predictors:
-        s = score(grid, p)
-        tally = counts(agreement_matrix(grid, p))
-        d = s.to_dict()
-        lines.append(
-            {
-                "predictor": p,
-                "source": "outcomes",
-                "confusion": d["confusion"],
-                "correct": d["correct"],
-                "total": d["total"],
-                "accuracy": d["accuracy"],
-                "false_works": s.false_works,
-                "false_breaks": d["false_breaks"],
-                "unknown": d["unknown"],
-                "agreement": {a.label: tally[a] for a in Agreement},
-            }
-        )
+    lines = []
+    for name, ev in evaluation.items():
+        line = _evaluation_line(str(name), ev)
+        if grid.has_outcomes and name in grid.predictors:
+            tally = counts(agreement_matrix(grid, str(name)))
+            line["agreement"] = {a.label: tally[a] for a in Agreement}
+        lines.append(line)
     return lines
 
 
@@ -241,10 +226,12 @@ def _evaluation_line(name: str, ev: Any) -> dict[str, Any]:
     total = sum(v for row in table.values() for v in row.values())
     correct = table["works"]["ok"] + table["breaks"]["fail"]
     accuracy = ev.get("accuracy", correct / total if total else None)
+    decided = ev.get("decided_accuracy")
     return {
         "predictor": name,
-        "source": "evaluation",
         "confusion": table,
+        "decided_accuracy": None if decided is None else float(decided),
+        "unmatched": int(ev.get("unmatched", 0) or 0),
         "correct": int(ev.get("correct", correct)),
         "total": int(ev.get("total", total)),
         "accuracy": None if accuracy is None else float(accuracy),
@@ -289,16 +276,29 @@ def write_report(
     evaluation: Path | None = None,
     predictors: Sequence[str] = (),
 ) -> Path:
-    """``splicelab report``: read the inputs, write one self-contained HTML file."""
-    from splicelab.report.grid import load_grid
+    """``splicelab report``: read the inputs, write one self-contained HTML file. Without an
+    evaluation.json the scoreboard is computed from the outcomes by :func:`splicelab.evaluate.evaluate`."""
+    from splicelab.evaluate import EvaluationInputError, evaluate
+    from splicelab.report.grid import build_grid, read_outcomes, read_predictions
 
-    grid = load_grid(predictions, outcomes)
+    data, entries = read_predictions(predictions)
+    outs = read_outcomes(outcomes)
+    grid = build_grid(entries, outs, where=str(predictions), outcomes_where=str(outcomes))
     if predictors:
         missing = [p for p in predictors if p not in grid.predictors]
         if missing:
             raise ReportInputError(f"{predictions}: no predictor named {', '.join(missing)}")
         grid.predictors = [p for p in grid.predictors if p in predictors]
-    ev = load_evaluation(evaluation) if evaluation is not None else None
+    ev: dict[str, Any] | None = None
+    if evaluation is not None:
+        ev = load_evaluation(evaluation)
+    elif outs:
+        try:
+            ev = evaluate(data if isinstance(data, list) else entries, outs)
+        except EvaluationInputError as exc:
+            raise ReportInputError(f"{predictions} / {outcomes}: {exc}") from None
+    if ev is not None and predictors:
+        ev = {k: v for k, v in ev.items() if k in predictors}
     title = f"splicelab report: {predictions.name}"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(render_report(grid, ev, title=title), encoding="utf-8")
