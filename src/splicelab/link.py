@@ -32,7 +32,7 @@ from __future__ import annotations
 
 import os
 from collections import OrderedDict
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -490,7 +490,7 @@ class Closure:
                 if _subsumed(b.requester, b.version, b.library, names, missing_nodes, incomplete):
                     continue
                 out.append(_symbol_problem(objs[b.requester], b.name, b.version, b.library))
-            out.extend(_copy_problems(objs, self.copies(), self._names, None))
+            out.extend(_copy_problems(objs, self.copies(), self._names, None, self.world.index))
             self._problems = tuple(out)
         return self._problems
 
@@ -568,6 +568,7 @@ def _copy_problems(
     copies: Sequence[tuple[CopyEntry, int | None]],
     names: Mapping[str, int],
     baseline: Mapping[str, int | None] | None,
+    index: Callable[[Corpus], SymbolIndex],
 ) -> list[Problem]:
     """Copy relocations that fail: no provider (when version-tagged from a file that was found, or
     when the unspliced closure ``baseline`` had one) or a provider whose object has another size."""
@@ -588,7 +589,7 @@ def _copy_problems(
                 )
             continue
         provider = objs[p]
-        sym = _index_of(provider.corpus).lookup(e.name, e.version)
+        sym = index(provider.corpus).lookup(e.name, e.version)
         if sym is not None and sym.size != e.size:
             change = "shrunk" if sym.size < e.size else "grew"
             out.append(
@@ -605,24 +606,6 @@ def _copy_problems(
                 )
             )
     return out
-
-
-_INDEXES: dict[int, tuple[Corpus, SymbolIndex]] = {}
-
-
-def _index_of(corpus: Corpus) -> SymbolIndex:
-    """The process-wide symbol index of a corpus (corpora are immutable)."""
-    hit = _INDEXES.get(id(corpus))
-    if hit is not None and hit[0] is corpus:
-        return hit[1]
-    ix = SymbolIndex(corpus)
-    _INDEXES[id(corpus)] = (corpus, ix)
-    return ix
-
-
-def clear_indexes() -> None:
-    """Forget every cached symbol index (they keep their corpora alive)."""
-    _INDEXES.clear()
 
 
 # --- the world ------------------------------------------------------------------------------------------
@@ -754,6 +737,7 @@ class World:
         self._closures: OrderedDict[tuple[int, str], Closure] = OrderedDict()
         self._baselines: OrderedDict[tuple[int, str], _Baseline] = OrderedDict()
         self._definers: dict[str, list[LibraryFile]] | None = None
+        self._indexes: dict[int, tuple[Corpus, SymbolIndex]] = {}
         self._lost_cache: dict[tuple[int, int], tuple[frozenset[tuple[str, str]], frozenset[str]]] = {}
         self._unprovided_cache: dict[tuple[int, str | None, int], frozenset[tuple[str, str]]] = {}
         self._resized_cache: dict[tuple[int, int], frozenset[str]] = {}
@@ -793,7 +777,13 @@ class World:
             dirs[d].setdefault(soname, f)
 
     def index(self, corpus: Corpus) -> SymbolIndex:
-        return _index_of(corpus)
+        """The symbol index of a corpus, built once per world (corpora are immutable)."""
+        hit = self._indexes.get(id(corpus))
+        if hit is not None and hit[0] is corpus:
+            return hit[1]
+        ix = SymbolIndex(corpus)
+        self._indexes[id(corpus)] = (corpus, ix)
+        return ix
 
     def named(self, name: str) -> list[Artifact]:
         """Every artifact of package ``name``, in the order given."""
@@ -1246,7 +1236,9 @@ class World:
         new: list[Problem] = []
         seen: set[tuple[str, str | None, str | None, str | None, str]] = set()
         problems = list(spliced.problems())
-        problems.extend(_copy_problems(spliced.objects, spliced.copies(), spliced._names, base.copy_baseline))
+        problems.extend(
+            _copy_problems(spliced.objects, spliced.copies(), spliced._names, base.copy_baseline, self.index)
+        )
         for p in _in_load_order(problems, spliced.objects):
             if p.key not in base.problem_keys and p.key not in seen:
                 seen.add(p.key)
@@ -1390,7 +1382,7 @@ class World:
                 copies = tuple(
                     (e, _first_provider(indexes, e.name, e.version, 1)) for e in dict.fromkeys(affected)
                 )
-                new.extend(_copy_problems(new_objs, copies, names, base.copy_baseline))
+                new.extend(_copy_problems(new_objs, copies, names, base.copy_baseline, self.index))
         out: list[Problem] = []
         if new:
             seen: set[tuple[str, str | None, str | None, str | None, str]] = set()
