@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import struct
 import xml.etree.ElementTree as ET
 from pathlib import Path
@@ -31,6 +32,7 @@ from splicelab.report.heatmap import (
 from test_report_data import real_predictions, synthetic_predictions, truth_outcomes, write_json
 
 SVG = "{http://www.w3.org/2000/svg}"
+ARTIFACTS = Path(__file__).resolve().parent.parent / "test-artifacts"
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -88,6 +90,11 @@ def test_one_directory_per_binary_package_with_every_file(real_run: dict[str, An
             assert (d / f"{package}-{predictor}.csv").is_file()
         copy = json.loads((d / "predictions.json").read_text())
         assert copy == [e for e in real_run["entries"] if e["binary"]["package"] == package]
+    # kept for people to look at, beside the report's screenshots
+    ARTIFACTS.mkdir(exist_ok=True)
+    for package in sorted(packages):
+        for stem in (f"{package}-loader", f"{package}-symbols-agreement"):
+            shutil.copyfile(out / package / f"{stem}.png", ARTIFACTS / f"visualize-{stem}.png")
 
 
 def test_svg_labels_are_the_binaries_and_replacements(real_run: dict[str, Any]) -> None:
