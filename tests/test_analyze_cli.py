@@ -43,7 +43,7 @@ def test_jsonl_to_stdout(built: Built) -> None:
     assert "2 ELF, 0 errors" in proc.stderr
     others = [p for p in built.lib.parent.iterdir() if p not in (built.lib, built.exe)]  # sources, notes
     assert f"{len(others)} files that are not ELF skipped" in proc.stderr
-    assert "error" not in proc.stderr
+    assert "error:" not in proc.stderr
 
 
 def test_failures_reported_and_exit_code(built: Built, tmp_path: Path) -> None:
