@@ -1,15 +1,22 @@
 """Predictions x outcomes → per predictor a confusion matrix, accuracy and every miss with its evidence.
 
 A prediction is matched to the outcome of the same splice: same binary (artifact id and file), same
-original and same replacement artifact ids. When no outcome has the same original (a prediction made
-without one, or for another system), the binary and replacement alone decide, preferring the mode C
-outcome (the program's own system). Outcomes where the program turned out not to load the family's
-library at all (``linked`` false) say nothing about the splice and are left out.
+original and same replacement artifact ids, and the same mode when the prediction names one (a Debian
+family splice is predicted and performed in modes B and C). When no outcome has the same original (a
+prediction made without one, or for another system), the binary and replacement alone decide,
+preferring the mode C outcome (the program's own system). Outcomes where the program turned out not to
+load the family's library at all (``linked`` false) say nothing about the splice and are left out.
+
+Outcomes are judged on loading: ``ok`` works, a loader failure (``undefined-symbol``,
+``missing-version``, ``soname-not-found``, ``glibc-*``, ``dependency``) fails. A program that loaded
+and then refused, crashed, printed other output or hung (``runtime-refused``, ``crash``,
+``wrong-output``, ``timeout``) failed for reasons no loader-level prediction can see: such outcomes are
+counted apart (``runtime``, with each in ``runtime_failures``) and are neither correct nor wrong.
 
 Scores (see docs/formats.md, ``evaluation.json``): ``correct`` = works∧ok + breaks∧fail,
 ``false_works`` = works∧fail, ``false_breaks`` = breaks∧ok, ``unknown`` = unknown verdicts,
 ``accuracy`` = correct / total (an unknown counts as not correct), ``decided_accuracy`` = correct /
-(total - unknown).
+(total - unknown); ``total`` counts the matched load outcomes, ``runtime`` the run-time failures.
 """
 
 from __future__ import annotations
@@ -17,7 +24,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from splicelab.validate.classify import FAILURES, LOAD_FAILURES
+
 VERDICTS = ("works", "breaks", "unknown")
+RUNTIME_FAILURES = FAILURES - LOAD_FAILURES  # the program loaded, then failed
 
 
 class EvaluationInputError(ValueError):
@@ -45,7 +55,7 @@ def _label(binary: Any) -> str:
 
 class _Outcomes:
     def __init__(self, outcomes: Iterable[Mapping[str, Any]]) -> None:
-        self.full: dict[tuple[Any, ...], Mapping[str, Any]] = {}
+        self.full: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
         self.short: dict[tuple[Any, ...], list[Mapping[str, Any]]] = {}
         for i, o in enumerate(outcomes):
             if not isinstance(o, Mapping) or "class" not in o:
@@ -53,19 +63,27 @@ class _Outcomes:
             if _id(o.get("binary")) is None or _id(o.get("replacement")) is None:
                 raise EvaluationInputError(f"outcomes[{i}]: missing 'binary.id' or 'replacement.id'")
             k = outcome_key(o)
-            self.full.setdefault(k, o)
+            self.full.setdefault(k, []).append(o)
             self.short.setdefault((k[0], k[1], k[3]), []).append(o)
 
     def find(self, p: Mapping[str, Any]) -> Mapping[str, Any] | None:
         k = (_id(p.get("binary")), _file(p.get("binary")), _id(p.get("original")), _id(p.get("replacement")))
-        if k in self.full:
-            return self.full[k]
-        cands = self.short.get((k[0], k[1], k[3])) or []
+        mode = p.get("mode")
+
+        def fits(os_: Iterable[Mapping[str, Any]]) -> list[Mapping[str, Any]]:
+            return [o for o in os_ if mode is None or o.get("mode") in (None, mode)]
+
+        exact = fits(self.full.get(k, ()))
+        if exact:
+            return exact[0] if mode is not None else _prefer_c(exact)
+        cands = fits(self.short.get((k[0], k[1], k[3])) or [])
         if not cands and k[1] is None:  # no file given: any file of the binary
-            cands = [o for (b, _f, r), os_ in self.short.items() if b == k[0] and r == k[3] for o in os_]
-        if not cands:
-            return None
-        return sorted(cands, key=lambda o: (o.get("mode") != "C", str(o.get("mode"))))[0]
+            cands = fits(o for (b, _f, r), os_ in self.short.items() if b == k[0] and r == k[3] for o in os_)
+        return _prefer_c(cands) if cands else None
+
+
+def _prefer_c(outcomes: Sequence[Mapping[str, Any]]) -> Mapping[str, Any]:
+    return sorted(outcomes, key=lambda o: (o.get("mode") != "C", str(o.get("mode"))))[0]
 
 
 def _empty() -> dict[str, Any]:
@@ -78,8 +96,10 @@ def _empty() -> dict[str, Any]:
         "accuracy": None,
         "decided_accuracy": None,
         "unmatched": 0,
+        "runtime": 0,
         "confusion": {v: {"ok": 0, "fail": 0} for v in VERDICTS},
         "misses": [],
+        "runtime_failures": [],
     }
 
 
@@ -101,7 +121,21 @@ def evaluate(
             verdict = pred.get("verdict") if isinstance(pred, Mapping) else None
             if verdict not in VERDICTS:
                 raise EvaluationInputError(f"predictions[{i}].predictors.{name}: bad 'verdict' {verdict!r}")
-            actual = "ok" if o["class"] == "ok" else "fail"
+            cls = o["class"]
+            actual = "ok" if cls == "ok" else ("runtime" if cls in RUNTIME_FAILURES else "fail")
+            miss = {
+                "binary": _label(p.get("binary")),
+                "replacement": _id(p.get("replacement")),
+                "verdict": verdict,
+                "class": cls,
+                "reasons": list(pred.get("reasons", [])),
+                "message": o.get("message", ""),
+                "mode": o.get("mode"),
+            }
+            if actual == "runtime":
+                e["runtime"] += 1
+                e["runtime_failures"].append(miss)
+                continue
             e["total"] += 1
             e["confusion"][verdict][actual] += 1
             if verdict == "unknown":
@@ -111,17 +145,7 @@ def evaluate(
                 e["correct"] += 1
                 continue
             e["false_works" if verdict == "works" else "false_breaks"] += 1
-            e["misses"].append(
-                {
-                    "binary": _label(p.get("binary")),
-                    "replacement": _id(p.get("replacement")),
-                    "verdict": verdict,
-                    "class": o["class"],
-                    "reasons": list(pred.get("reasons", [])),
-                    "message": o.get("message", ""),
-                    "mode": o.get("mode"),
-                }
-            )
+            e["misses"].append(miss)
     for e in result.values():
         if e["total"]:
             e["accuracy"] = round(e["correct"] / e["total"], 4)

@@ -109,6 +109,23 @@ def predict_partition(keys: Sequence[SpliceKey], context: _Context) -> list[dict
     return out
 
 
+@dataclass
+class _Groups:
+    """Several worlds at once (one context each): splices travel as ``(group index, SpliceKey)``."""
+
+    groups: tuple[_Context, ...]
+
+
+def predict_group_partition(
+    keys: Sequence[tuple[int, SpliceKey]], context: _Groups
+) -> list[dict[str, Prediction]]:
+    """The predictions for a partition of splices drawn from several groups (module level, for Dask)."""
+    out: list[dict[str, Prediction]] = []
+    for group, key in keys:
+        out += predict_partition([key], context.groups[group])
+    return out
+
+
 def splice_keys(artifacts: Sequence[Artifact], world: World) -> list[SpliceKey]:
     """Every splice ``splicelab.splices`` enumerates (in its deterministic order), as position keys."""
     from splicelab.splices import enumerate_splices
@@ -150,3 +167,40 @@ def predict(
     )
     for key, predictions in zip(keys, results, strict=True):
         yield Record(context.splice(key), predictions)
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Splices to predict in one world: its artifacts, how ld.so is configured, and the splices (keys
+    into ``artifacts``)."""
+
+    artifacts: tuple[Artifact, ...]
+    options: WorldOptions
+    keys: tuple[SpliceKey, ...]
+
+
+def predict_groups(
+    groups: Sequence[Group],
+    predictors: Sequence[str] = registry.DEFAULT,
+    *,
+    executor: Executor | None = None,
+    progress: Callable[[int], None] | None = None,
+    total: Callable[[int], None] | None = None,
+    partition_size: int = 16,
+) -> Iterator[Record]:
+    """:func:`predict` for explicit splices in several worlds at once (e.g. one per system release),
+    one :class:`Record` per key, groups in the order given. All groups go to the executor together, so
+    small groups still spread over the workers."""
+    for name in predictors:
+        registry.predictor_class(name)
+    names = tuple(dict.fromkeys(predictors))
+    context = _Groups(tuple(_Context(g.artifacts, names, g.options) for g in groups))
+    keys = [(i, key) for i, g in enumerate(groups) for key in g.keys]
+    if total is not None:
+        total(len(keys))
+    runner = executor if executor is not None else InProcessExecutor()
+    results = runner.map_partitions(
+        predict_group_partition, keys, context=context, partition_size=partition_size, progress=progress
+    )
+    for (i, key), predictions in zip(keys, results, strict=True):
+        yield Record(context.groups[i].splice(key), predictions)
