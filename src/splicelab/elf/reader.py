@@ -12,14 +12,17 @@ most one pass over its own bytes and ends in :class:`ELFError`, the reader's one
 
 from __future__ import annotations
 
+import gc
 import os
 import stat
 import struct
 from array import array
-from collections.abc import Callable, Iterable, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from sys import byteorder as _HOST_BYTE_ORDER
+from typing import Any
 
 from splicelab.corpus import (
     ABSOLUTE,
@@ -619,6 +622,7 @@ _FAST_SYMBOLS = getattr(Symbol, "__slots__", ()) == _SYMBOL_FIELDS and all(
     hasattr(getattr(Symbol, f, None), "__set__") for f in _SYMBOL_FIELDS
 )
 # per st_info / st_other byte: the names
+_SYMBOL_SETTERS = tuple(getattr(Symbol, f).__set__ for f in _SYMBOL_FIELDS) if _FAST_SYMBOLS else ()
 _TYPE_OF = tuple(_TYPES[i & 0xF] for i in range(256))
 _BINDING_OF = tuple(_BINDINGS[i >> 4] for i in range(256))
 _VISIBILITY_OF = tuple(_VISIBILITIES[i & 3] for i in range(256))
@@ -632,66 +636,87 @@ def _build_symbols(
     versym: array[int] | None,
     versions: dict[int, tuple[str, bool, str | None]],
 ) -> tuple[Symbol, ...]:
+    """Decode the ``.dynsym`` bytes ``raw`` (null symbol included) into Symbols.
+
+    Tens of thousands of new tuples and objects would trigger several cyclic-GC passes over them (a
+    quarter of the time on a big library); they form no cycles, so collection waits until they are built.
+    """
+    pause_gc = gc.isenabled()
+    if pause_gc:
+        gc.disable()
+    try:
+        return _decode_symbols(raw, layout, strtab, versym, versions)
+    finally:
+        if pause_gc:
+            gc.enable()
+
+
+def _symbol_columns(raw: bytes, layout: S.Layout) -> list[Sequence[int]]:
+    """Each needed ``Elf_Sym`` field of every symbol but the null one, as one column (strided copies)."""
+    record = layout.sym.size
+    swap = layout.byte_order != _HOST_BYTE_ORDER
+    columns: list[Sequence[int]] = []
+    words: dict[str, array[int]] = {}
+    for offset, code in layout.sym_columns:
+        if code == "B":
+            columns.append(raw[record + offset :: record])  # bytes: iterating gives ints
+            continue
+        table = words.get(code)
+        if table is None:
+            table = words[code] = array(code, raw)
+            if swap:
+                table.byteswap()
+        size = table.itemsize
+        columns.append(table[(record + offset) // size :: record // size].tolist())
+    return columns
+
+
+def _decode_symbols(
+    raw: bytes,
+    layout: S.Layout,
+    strtab: _StringTable,
+    versym: array[int] | None,
+    versions: dict[int, tuple[str, bool, str | None]],
+) -> tuple[Symbol, ...]:
     """Decode the ``.dynsym`` bytes ``raw`` (null symbol included) into Symbols."""
-    columns = list(zip(*layout.sym.iter_unpack(raw), strict=False))
-    if not columns:
+    if len(raw) <= layout.sym.size:
         return ()
-    o_name, o_info, o_other, o_shndx, _o_value, o_size = layout.sym_order
-    names = strtab.names(columns[o_name][1:])
-    infos, others, shndxs, sizes = (columns[k][1:] for k in (o_info, o_other, o_shndx, o_size))
+    name_offsets, infos, others, shndxs, sizes = _symbol_columns(raw, layout)
+    names = strtab.names(name_offsets)
     vmap = dict(versions)
     for v in (0, 1, S.VERSYM_HIDDEN, S.VERSYM_HIDDEN | 1):
         vmap[v] = _UNVERSIONED
-    vers: Iterable[int] = repeat(0) if versym is None else versym[1 : len(names) + 1]
-    kind = _SECTION_KIND.get
-    type_of, binding_of, visibility_of = _TYPE_OF, _BINDING_OF, _VISIBILITY_OF
-    rows = zip(names, infos, others, shndxs, sizes, vers, strict=False)
-    out: list[Symbol] = []
-    append = out.append
-    try:
-        if _FAST_SYMBOLS:
-            new = object.__new__
-            sym = Symbol
-            d_name, d_ver, d_def, d_type, d_bind, d_vis, d_size, d_sec, d_lib = (
-                getattr(Symbol, f).__set__ for f in _SYMBOL_FIELDS
-            )
-            for name, info, other, shndx, size, v in rows:
-                version, default, library = vmap[v]
-                s = new(sym)
-                d_name(s, name)
-                d_ver(s, version)
-                d_def(s, default)
-                d_type(s, type_of[info])
-                d_bind(s, binding_of[info])
-                d_vis(s, visibility_of[other])
-                d_size(s, size)
-                d_sec(s, kind(shndx, DEFINED))
-                d_lib(s, library)
-                append(s)
-        else:  # pragma: no cover - only if corpus.Symbol changes shape
-            for name, info, other, shndx, size, v in rows:
-                version, default, library = vmap[v]
-                append(
-                    Symbol(
-                        name,
-                        version,
-                        default,
-                        type_of[info],
-                        binding_of[info],
-                        visibility_of[other],
-                        size,
-                        kind(shndx, DEFINED),
-                        library,
-                    )
-                )
-    except KeyError:
-        i = len(out)
-        v = versym[i + 1] if versym is not None else 0
-        raise _Defect(
-            f"dynamic symbol {i + 1} ({names[i]!r}) has version index {v & S.VERSYM_INDEX}, "
-            "which no version definition or requirement names"
-        ) from None
-    return tuple(out)
+    n = len(names)
+    if versym is None:
+        vcols: Sequence[Sequence[Any]] = ((None,) * n, (True,) * n, (None,) * n)
+    else:
+        vers = versym[1 : n + 1]
+        try:
+            vcols = list(zip(*map(vmap.__getitem__, vers), strict=False)) or [(), (), ()]
+        except KeyError:
+            i = next(i for i, v in enumerate(vers) if v not in vmap)
+            raise _Defect(
+                f"dynamic symbol {i + 1} ({names[i]!r}) has version index {vers[i] & S.VERSYM_INDEX}, "
+                "which no version definition or requirement names"
+            ) from None
+    # Each column is computed by map() in C; no Python-level loop per symbol.
+    fields = (
+        names,
+        vcols[0],
+        vcols[1],
+        map(_TYPE_OF.__getitem__, infos),
+        map(_BINDING_OF.__getitem__, infos),
+        map(_VISIBILITY_OF.__getitem__, others),
+        sizes,
+        map(_SECTION_KIND.get, shndxs, repeat(DEFINED)),
+        vcols[2],
+    )
+    if not _FAST_SYMBOLS:  # pragma: no cover - only if corpus.Symbol changes shape
+        return tuple(map(Symbol, *fields))
+    objs = tuple(map(object.__new__, repeat(Symbol, n)))
+    for setter, column in zip(_SYMBOL_SETTERS, fields, strict=True):
+        deque(map(setter, objs, column), maxlen=0)
+    return objs
 
 
 class _Dynamic:

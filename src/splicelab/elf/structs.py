@@ -223,8 +223,9 @@ class Layout:
     """Precompiled structs for one ELF class and byte order.
 
     Field order of every struct is the spec's, whatever the class: the reader unpacks positionally.
-    ``sym`` is normalised by ``sym_order`` (indices of name, info, other, shndx, value, size) because
-    ELF32 and ELF64 order ``Elf_Sym`` differently.
+    ``sym_columns`` places the ``Elf_Sym`` fields the reader needs (name, info, other, shndx, size) as
+    (byte offset in the record, array typecode): ELF32 and ELF64 order them differently, and the reader
+    takes each field of the whole table as one strided column.
     """
 
     elf_class: int  # 32 or 64
@@ -236,7 +237,7 @@ class Layout:
     shdr: struct.Struct  # sh_name, sh_type, sh_flags, sh_addr, sh_offset, sh_size, sh_link, sh_info, ...
     dyn: struct.Struct  # d_tag (signed), d_val
     sym: struct.Struct
-    sym_order: tuple[int, int, int, int, int, int]
+    sym_columns: tuple[tuple[int, str], ...]
     verdef: struct.Struct  # vd_version, vd_flags, vd_ndx, vd_cnt, vd_hash, vd_aux, vd_next
     verdaux: struct.Struct  # vda_name, vda_next
     verneed: struct.Struct  # vn_version, vn_cnt, vn_file, vn_aux, vn_next
@@ -253,7 +254,7 @@ def _layout(elf_class: int, prefix: str) -> Layout:
         shdr = "IIQQQQIIQQ"
         dyn = "qQ"
         sym = "IBBHQQ"  # st_name st_info st_other st_shndx st_value st_size
-        sym_order = (0, 1, 2, 3, 4, 5)
+        sym_columns = ((0, "I"), (4, "B"), (5, "B"), (6, "H"), (16, "Q"))
         addr = "Q"
     else:
         ehdr = "HHIIIIIHHHHHH"
@@ -262,7 +263,7 @@ def _layout(elf_class: int, prefix: str) -> Layout:
         shdr = "IIIIIIIIII"
         dyn = "iI"
         sym = "IIIBBH"  # st_name st_value st_size st_info st_other st_shndx
-        sym_order = (0, 3, 4, 5, 1, 2)
+        sym_columns = ((0, "I"), (12, "B"), (13, "B"), (14, "H"), (8, "I"))
         addr = "I"
     return Layout(
         elf_class=elf_class,
@@ -274,7 +275,7 @@ def _layout(elf_class: int, prefix: str) -> Layout:
         shdr=struct.Struct(prefix + shdr),
         dyn=struct.Struct(prefix + dyn),
         sym=struct.Struct(prefix + sym),
-        sym_order=sym_order,
+        sym_columns=sym_columns,
         verdef=struct.Struct(prefix + "HHHHIII"),
         verdaux=struct.Struct(prefix + "II"),
         verneed=struct.Struct(prefix + "HHIII"),
