@@ -1,0 +1,182 @@
+"""``splicelab run``: the main job on a Debian source package (fetch → … → report, stored for serve)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Column, Table
+
+from splicelab import predict as registry
+from splicelab.cli._options import parallel_options
+from splicelab.sources.debian import DEFAULT_RELEASES
+
+
+class _Bars:
+    """The pipeline's progress as one rich bar per stage."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+        self.tasks: dict[str, TaskID] = {}
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        self.tasks[stage] = self.progress.add_task(stage, total=total, note="")
+
+    def total(self, stage: str, total: int) -> None:
+        self.progress.update(self.tasks[stage], total=total)
+
+    def advance(self, stage: str, n: int = 1, note: str = "") -> None:
+        self.progress.update(self.tasks[stage], advance=n, note=note)
+
+    def finish(self, stage: str, summary: str) -> None:
+        task = self.tasks[stage]
+        total = self.progress.tasks[task].total
+        self.progress.update(task, total=total or 1, completed=total or 1, note=summary)
+
+
+def _programs(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    out = []
+    for p in values:
+        pkg, sep, path = p.partition(":")
+        if not sep or not pkg or not path:
+            raise click.UsageError(f"--program {p!r}: expected PACKAGE:PATH, e.g. curl:usr/bin/curl")
+        out.append((pkg, path.lstrip("/")))
+    return tuple(out)
+
+
+@click.command()
+@click.argument("source_package")
+@click.option(
+    "--program",
+    "programs",
+    multiple=True,
+    metavar="PACKAGE:PATH",
+    help="The program to splice under (package and path in it, e.g. curl:usr/bin/curl). Repeatable. "
+    "Default: the corpus program, else a binary package that links the library.",
+)
+@click.option("--releases", default=",".join(DEFAULT_RELEASES), show_default=True, help="Debian releases.")
+@click.option(
+    "--mode",
+    type=click.Choice(["system", "interface", "both"]),
+    default="both",
+    show_default=True,
+    help="system: mode C (release X's own system); interface: mode B (the newest release's system).",
+)
+@click.option(
+    "--cache",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Debian cache directory (default: $SPLICELAB_CACHE/debian or ~/.cache/splicelab/debian).",
+)
+@click.option(
+    "--out",
+    "-o",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Output directory (default: out/SOURCE_PACKAGE).",
+)
+@click.option(
+    "--predictor",
+    "-p",
+    "predictors",
+    multiple=True,
+    type=click.Choice(registry.names()),
+    help=f"A predictor to run (repeatable). Default: {', '.join(registry.DEFAULT)}.",
+)
+@parallel_options
+@click.option(
+    "--db",
+    "db_url",
+    default=None,
+    metavar="URL",
+    help="Database to store the run in (default: the one 'splicelab serve' uses, $SPLICELAB_DB).",
+)
+@click.option("--no-validate", is_flag=True, help="Predict only: perform no splice.")
+def run(
+    source_package: str,
+    programs: tuple[str, ...],
+    releases: str,
+    mode: str,
+    cache: Path | None,
+    out: Path | None,
+    predictors: tuple[str, ...],
+    scheduler: str | None,
+    workers: int | None,
+    db_url: str | None,
+    no_validate: bool,
+) -> None:
+    """Fetch, predict, validate, evaluate and report every splice of a Debian SOURCE_PACKAGE's libraries.
+
+    SOURCE_PACKAGE is a Debian source package (curl, libxml2, zlib, lz4, libpng1.6, hdf5 …): its
+    shared-library packages in each release, whatever they are called there, are spliced under its
+    program of every release. Exit status: 0 when the pipeline ran (failing splices are data), 1 when a
+    stage had errors (each is named), 2 on usage errors.
+    """
+    from splicelab.parallel import make_executor
+    from splicelab.pipeline import SCORE_HEADER, RunConfig, parse_modes, score_rows
+    from splicelab.pipeline import run as run_pipeline
+
+    rels = tuple(r.strip() for r in releases.split(",") if r.strip())
+    if not rels:
+        raise click.UsageError("--releases: no release given")
+    config = RunConfig(
+        source=source_package,
+        out=out or Path("out") / source_package,
+        releases=rels,
+        modes=parse_modes(mode),
+        programs=_programs(programs),
+        predictors=tuple(dict.fromkeys(predictors)) or registry.DEFAULT,
+        cache=cache,
+        validate=not no_validate,
+        db_url=db_url,
+        jobs=workers or 2,
+    )
+    console = Console(stderr=True, highlight=False)
+    progress = Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}", table_column=Column(min_width=8, no_wrap=True)),
+        BarColumn(bar_width=20),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("[dim]{task.fields[note]}", table_column=Column(no_wrap=True, overflow="ellipsis")),
+        console=console,
+    )
+    with progress, make_executor(scheduler=scheduler, workers=workers) as executor:
+        result = run_pipeline(config, reporter=_Bars(progress), executor=executor)
+    _print_scores(console, SCORE_HEADER, score_rows(result))
+    for note in result.notes:
+        console.print(f"note: {note}", markup=False, soft_wrap=True)
+    for err in result.errors:
+        console.print(f"error: {err}", markup=False, soft_wrap=True)
+    where = result.report or result.files.get("summary")
+    console.print(f"report: {where}", markup=False, soft_wrap=True)
+    console.print(f"summary: {result.files.get('summary')}", markup=False, soft_wrap=True)
+    if result.errors:
+        stages = sorted({e.stage for e in result.errors})
+        console.print(f"errors in stage(s): {', '.join(stages)}", markup=False)
+        sys.exit(1)
+
+
+def _print_scores(console: Console, header: tuple[str, ...], rows: list[list[Any]]) -> None:
+    if not rows:
+        return
+    table = Table(title="Predictors against real outcomes (load outcomes; run-time failures apart)")
+    shown = [i for i, col in enumerate(header) if col not in ("judged", "unmatched")]
+    for i in shown:
+        col = header[i].replace("run-time failures", "run-time")
+        table.add_column(col, justify="left" if col in ("predictor", "mode") else "right", no_wrap=i < 2)
+    for row in rows:
+        table.add_row(*(str(row[i]) for i in shown))
+    console.print(table)
