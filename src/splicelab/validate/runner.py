@@ -10,15 +10,21 @@ Three methods:
 - ``rewire`` — a copy of the program (and of its own package's libraries that carry RPATHs) gets its
   RPATH pointed at the stage with patchelf (``--force-rpath --set-rpath``), as Spack's rewiring does.
 
-In every method ``LD_BIND_NOW=1`` and ``LC_ALL=C``, and a ``--list`` run of the same loader command
-records which file each soname was loaded from: ``substituted`` tells whether the family's libraries
-really came from the stage (a leak or an RPATH that wins is caught there, not assumed away).
+In every method ``LD_BIND_NOW=1`` and ``LC_ALL=C``, and the loader's own debug output of the same run
+(:mod:`~splicelab.validate.loaded`) records which file each soname was loaded from: ``substituted``
+tells whether the family's libraries really came from the stage (a leak or an RPATH that wins is caught
+there, not assumed away).
+
+A runner keeps one sandbox server (:class:`~splicelab.validate.sandbox.SandboxServer`) for its whole
+life: each system's root is assembled once, and every run gets fresh contents in the same three
+directories: the stage (read-only at ``/.splice``), the work directory (``/tmp``) and the loader's
+debug output (``/.trace``). Rewired copies are made once per program and hard-linked into each stage.
 """
 
 from __future__ import annotations
 
+import hashlib
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -28,11 +34,13 @@ from pathlib import Path
 from typing import Any
 
 from splicelab.tools import patchelf
+from splicelab.validate import loaded as loader_trace
 from splicelab.validate.classify import OK, Roles, Verdict, classify_run, worst
-from splicelab.validate.sandbox import Bind, Limits, Result, Sandbox
+from splicelab.validate.sandbox import Bind, Limits, Result, Sandbox, SandboxServer, chown_tree
 from splicelab.validate.smoke import Command, SmokeConfig
 
 STAGE = "/.splice"
+TRACE = "/.trace"  # where the loader's debug output goes (writable, emptied before every run)
 METHODS = ("hermetic", "preload", "rewire")
 
 
@@ -90,6 +98,15 @@ def _stage(directory: Path, files: Mapping[str, Path]) -> None:
             shutil.copy2(real, dst)
 
 
+def _empty(directory: Path) -> None:
+    """Remove everything in ``directory`` but keep the directory (a mount point inside the sandbox)."""
+    for entry in os.scandir(directory):
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            os.unlink(entry.path)
+
+
 class Runner:
     """Runs jobs; keeps baselines (unspliced runs) per program and system."""
 
@@ -111,9 +128,18 @@ class Runner:
         self._tmp = tempfile.TemporaryDirectory(prefix="splicelab-validate-", dir=scratch)
         self.scratch = Path(self._tmp.name)
         self._baselines: dict[tuple[str, str, str], Baseline] = {}
-        self._count = 0
+        self._server: SandboxServer | None = None
+        self._rewired: dict[str, Path] = {}
+        self.stage_dir = self.scratch / "stage"
+        self.work_dir = self.scratch / "work"
+        self.trace_dir = self.scratch / "trace"
+        for d in (self.stage_dir, self.work_dir, self.trace_dir):
+            d.mkdir(mode=0o755)
 
     def close(self) -> None:
+        if self._server is not None:
+            self._server.close()
+            self._server = None
         self._tmp.cleanup()
 
     def __enter__(self) -> Runner:
@@ -124,15 +150,10 @@ class Runner:
 
     # --- building the command line ---
 
-    def _argv(
-        self, sb: Sandbox, job: Job, program: str, args: Sequence[str], listing: bool = False
-    ) -> list[str]:
+    def _argv(self, sb: Sandbox, job: Job, program: str, args: Sequence[str]) -> list[str]:
         loader = sb.path(job.system.loader)
         stage = sb.path(STAGE)
-        argv = [loader]
-        if listing:
-            argv.append("--list")
-        argv.append("--inhibit-cache")
+        argv = [loader, "--inhibit-cache"]
         if job.method == "hermetic":
             argv += ["--library-path", ":".join([stage, *(sb.path(d) for d in job.system.library_path)])]
         elif job.method == "preload":
@@ -142,39 +163,62 @@ class Runner:
         argv += list(args)
         return argv
 
-    def _sandbox(self, system: System, workdir: Path, stage_dir: Path) -> Sandbox:
-        binds = [*system.binds, Bind(stage_dir, STAGE)]
-        return Sandbox(binds, workdir, symlinks=system.symlinks, limits=self.limits, isolate=self.isolate)
+    def _sandbox(self, system: System) -> Sandbox:
+        if self._server is None:
+            self._server = SandboxServer(isolate=self.isolate)
+        binds = [*system.binds, Bind(self.stage_dir, STAGE), Bind(self.trace_dir, TRACE, writable=True)]
+        return Sandbox(
+            binds, self.work_dir, symlinks=system.symlinks, limits=self.limits, server=self._server
+        )
 
     # --- running ---
 
-    def _prepare(self, job: Job, tag: str) -> tuple[Path, Path, str]:
-        self._count += 1
-        base = self.scratch / f"{tag}{self._count}"
-        stage_dir = base / "stage"
-        _stage(stage_dir, job.stage)
+    def _prepare(self, job: Job) -> str:
+        """Fresh stage, work and trace directories for ``job``; the program's path as seen inside."""
+        for d in (self.stage_dir, self.work_dir, self.trace_dir):
+            _empty(d)
+        _stage(self.stage_dir, job.stage)
         program = job.program
         if job.method == "rewire":
-            program = self._rewire(job, stage_dir)
-        return base, stage_dir, program
+            program = self._rewire(job)
+        self.smoke.write_inputs(self.work_dir)
+        uid = self._server.uid if self._server is not None else None
+        chown_tree(self.work_dir, uid)
+        chown_tree(self.trace_dir, uid)
+        return program
 
-    def _rewire(self, job: Job, stage_dir: Path) -> str:
+    def _rewire(self, job: Job) -> str:
+        """Hard-link the rewired copies of the program and its own libraries into the stage."""
         if job.program_host is None:
             raise ValueError("rewire needs the program's host path")
-        own = stage_dir / "own"
-        own.mkdir(exist_ok=True)
         rpath = list(job.rewire_rpath) if job.rewire_rpath is not None else [STAGE, *job.system.library_path]
         if job.rewire_libs:
             rpath = [rpath[0], f"{STAGE}/own", *rpath[1:]]
-        for name, src in job.rewire_libs.items():
-            dst = own / name
-            shutil.copy2(os.path.realpath(src), dst)
-            patchelf.rewire(dst, rpath=rpath)
-        prog = stage_dir / "program" / Path(job.program).name
-        prog.parent.mkdir(exist_ok=True)
-        shutil.copy2(os.path.realpath(job.program_host), prog)
+        made = self._rewired_copies(job.program_host, job.program, rpath, job.rewire_libs)
+        for sub in ("own", "program"):
+            _stage(self.stage_dir / sub, {p.name: p for p in sorted((made / sub).iterdir())})
+        return f"{STAGE}/program/{Path(job.program).name}"
+
+    def _rewired_copies(
+        self, program_host: Path, program: str, rpath: Sequence[str], libs: Mapping[str, Path]
+    ) -> Path:
+        """Copies with ``rpath`` (patchelf), made once per program, RPATH and set of own libraries."""
+        real_libs = sorted((name, os.path.realpath(src)) for name, src in libs.items())
+        key = repr((os.path.realpath(program_host), Path(program).name, list(rpath), real_libs))
+        digest = hashlib.sha256(key.encode()).hexdigest()[:20]
+        if digest in self._rewired:
+            return self._rewired[digest]
+        made = self.scratch / "rewired" / digest
+        (made / "own").mkdir(parents=True)
+        (made / "program").mkdir()
+        for name, src in real_libs:
+            shutil.copy2(src, made / "own" / name)
+            patchelf.rewire(made / "own" / name, rpath=rpath)
+        prog = made / "program" / Path(program).name
+        shutil.copy2(os.path.realpath(program_host), prog)
         patchelf.rewire(prog, rpath=rpath)
-        return f"{STAGE}/program/{prog.name}"
+        self._rewired[digest] = made
+        return made
 
     def _roles(self, sb: Sandbox, program: str, job: Job) -> Roles:
         stage = sb.path(STAGE).rstrip("/") + "/"
@@ -196,17 +240,18 @@ class Runner:
         return self.smoke.commands(program)
 
     def _run_commands(
-        self, sb: Sandbox, job: Job, program: str, expected: Baseline | None
+        self, sb: Sandbox, job: Job, program: str, expected: Baseline | None, trace: bool = False
     ) -> tuple[Verdict, list[dict[str, Any]], list[bytes | None]]:
         roles = self._roles(sb, program, job)
         details: list[dict[str, Any]] = []
         verdicts: list[Verdict] = []
         stdouts: list[bytes | None] = []
         workdir = sb.path(sb.inside_workdir)
+        env = environment(loader_trace.environment(sb.path(TRACE) + "/ld") if trace else None)
         for i, cmd in enumerate(self._commands(program)):
             out_path = sb.workdir / cmd.stdout if cmd.stdout else None
             argv = self._argv(sb, job, program, cmd.argv(workdir))
-            res: Result = sb.run(argv, env=environment(), timeout=self.timeout, stdout_path=out_path)
+            res: Result = sb.run(argv, env=env, timeout=self.timeout, stdout_path=out_path)
             want = None
             if expected is not None and cmd.compare and cmd.stdout is None and i < len(expected.stdouts):
                 want = expected.stdouts[i]
@@ -229,19 +274,6 @@ class Runner:
                 break
         return worst(verdicts), details, stdouts
 
-    def _listing(self, sb: Sandbox, job: Job, program: str) -> dict[str, str]:
-        res = sb.run(self._argv(sb, job, program, [], listing=True), env=environment(), timeout=self.timeout)
-        loaded: dict[str, str] = {}
-        for line in res.stdout.decode(errors="replace").splitlines():
-            m = re.match(r"\s*(\S+) => (.+?)(?: \(0x[0-9a-f]+\))?$", line)
-            if m:
-                loaded[m.group(1)] = m.group(2)
-                continue
-            m = re.match(r"\s*(/\S+) \(0x[0-9a-f]+\)$", line)  # preloaded objects, the loader itself
-            if m:
-                loaded.setdefault(os.path.basename(m.group(1)), m.group(1))
-        return loaded
-
     def baseline(self, job: Job) -> Baseline:
         """The program's run without the splice (its own system, its own libraries), cached."""
         key = (job.system.name, job.program, job.record.get("baseline_key", ""))
@@ -250,31 +282,21 @@ class Runner:
         plain = Job(
             job.program, job.system, {}, job.family_sonames, "hermetic", program_host=job.program_host
         )
-        base, stage_dir, program = self._prepare(plain, "b")
-        work = base / "work"
-        work.mkdir(parents=True)
-        self.smoke.write_inputs(work)
-        with self._sandbox(plain.system, work, stage_dir) as sb:
-            sb.prepare_workdir()
-            verdict, _details, stdouts = self._run_commands(sb, plain, program, None)
-        shutil.rmtree(base, ignore_errors=True)
+        sb = self._sandbox(plain.system)
+        program = self._prepare(plain)
+        verdict, _details, stdouts = self._run_commands(sb, plain, program, None)
         self._baselines[key] = Baseline(stdouts, verdict)
         return self._baselines[key]
 
     def run(self, job: Job, baseline: Baseline | None = None) -> dict[str, Any]:
         """Perform ``job``; the outcome record of docs/formats.md (plus details)."""
         start = time.perf_counter()
-        base, stage_dir, program = self._prepare(job, "s")
-        work = base / "work"
-        work.mkdir(parents=True)
-        self.smoke.write_inputs(work)
-        with self._sandbox(job.system, work, stage_dir) as sb:
-            sb.prepare_workdir()
-            verdict, details, _ = self._run_commands(sb, job, program, baseline)
-            loaded = self._listing(sb, job, program) if self.verify else {}
-            isolation, note = sb.isolation, sb.note
-            stage_prefixes = (sb.path(STAGE).rstrip("/") + "/", STAGE + "/")
-        shutil.rmtree(base, ignore_errors=True)
+        sb = self._sandbox(job.system)
+        program = self._prepare(job)
+        verdict, details, _ = self._run_commands(sb, job, program, baseline, trace=self.verify)
+        loaded = loader_trace.read(self.trace_dir, sb.path(program)) if self.verify else {}
+        isolation, note = sb.isolation, sb.note
+        stage_prefixes = (sb.path(STAGE).rstrip("/") + "/", STAGE + "/")
         out: dict[str, Any] = {k: v for k, v in job.record.items() if k != "baseline_key"}
         out.update({"method": job.method, "class": verdict.klass, "message": verdict.message})
         if self.verify:
@@ -283,7 +305,7 @@ class Runner:
             out["linked"] = bool(fam)
             out["substituted"] = bool(fam) and all(p.startswith(stage_prefixes) for p in fam.values())
             if isolation != "namespace":
-                allowed = [str(p) for p in job.system.allowed] + [str(stage_dir)]
+                allowed = [str(p) for p in job.system.allowed] + [str(self.stage_dir)]
                 out["leaks"] = sorted(
                     p for p in loaded.values() if p.startswith("/") and not p.startswith(tuple(allowed))
                 )

@@ -1,52 +1,51 @@
 """A sandbox for running untrusted programs: private mount and network namespaces, a chroot, limits.
 
-Each :meth:`Sandbox.run` forks a child that, before ``exec``:
+The work is done by a :class:`SandboxServer`: a small helper process (``sandbox_server.py``) that
 
-1. leaves the host's mount and network namespaces (``unshare(CLONE_NEWNS | CLONE_NEWNET)``): the new
-   network namespace has only a loopback device that is down, so no connection goes anywhere;
-2. builds a new root on a private ``tmpfs``: every :class:`Bind` is bind-mounted onto it (read-only
-   unless marked writable), symlinks are recreated, ``/dev/null`` & co. are bound from the host, and
-   the tmpfs itself is then made read-only: the only writable place is the work directory;
-3. ``chroot``\\s into it, drops to an unprivileged user id reserved for this sandbox (so ``RLIMIT_NPROC``
-   counts only this sandbox's processes and a ``kill(-1)`` as that user reaps every one of them),
-4. applies resource limits (CPU, address space, processes, file size, open files).
+1. left the host's mount and network namespaces when it started (``unshare(CLONE_NEWNS |
+   CLONE_NEWNET)``): the new network namespace has only a loopback device that is down, so no
+   connection goes anywhere;
+2. assembles each root once, the first time a :class:`Sandbox` with those binds runs something: a
+   private ``tmpfs`` with every :class:`Bind` mounted onto it (read-only unless marked writable),
+   symlinks recreated, ``/dev/null`` & co. bound from the host, the tmpfs itself then made read-only:
+   the only writable places are the work directory and other binds marked writable;
+3. forks each command into a new session, which changes its root (``chroot``), drops to the unprivileged
+   user id leased for this server (so ``RLIMIT_NPROC`` counts only this sandbox's processes and a
+   ``kill(-1)`` as that user reaps every one of them), applies the resource limits (CPU, address space,
+   processes, file size, open files, no core files) and executes the program;
+4. after each run, kills whatever the program left behind (it is a child subreaper: orphans become its
+   children), so the next run starts clean.
 
-The mounts vanish with the namespace when the last process in it exits: nothing is left on the host.
-When namespaces are not available (not root, or a kernel that forbids them), :attr:`Sandbox.isolation`
-is ``"none"`` and programs run directly (limits and timeouts still apply); callers then must detect
-library leaks themselves (``ld.so --list``), and they say so in their outcomes.
+A root is reused for every later run with the same binds: callers give each run fresh contents of its
+work directory (the directory itself stays, being a mount point). The mounts vanish with the server's
+namespace when it exits: nothing is left on the host. When namespaces are not available (not root, or a
+kernel that forbids them), :attr:`Sandbox.isolation` is ``"none"`` and programs run directly (limits and
+timeouts still apply); callers then must detect library leaks themselves, and they say so in their
+outcomes.
 """
 
 from __future__ import annotations
 
-import contextlib
-import ctypes
-import ctypes.util
 import errno
 import fcntl
+import hashlib
+import json
 import os
-import resource
-import signal
+import socket
 import subprocess
+import sys
 import tempfile
-import time
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-CLONE_NEWNS = 0x00020000
-CLONE_NEWNET = 0x40000000
-MS_RDONLY = 0x1
-MS_NOSUID = 0x2
-MS_REMOUNT = 0x20
-MS_BIND = 0x1000
-MS_REC = 0x4000
-MS_PRIVATE = 0x40000
+from splicelab.validate import sandbox_server
 
 # User ids handed out to sandboxes, one per concurrently running sandbox (a lock file per id).
 UID_BASE = 61000
 UID_COUNT = 256
-DEVICES = ("null", "zero", "urandom", "random", "full")
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,30 +86,6 @@ class SandboxError(RuntimeError):
     """The sandbox itself could not be set up (not the program failing)."""
 
 
-_libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
-_libc.mount.argtypes = [ctypes.c_char_p, ctypes.c_char_p, ctypes.c_char_p, ctypes.c_ulong, ctypes.c_char_p]
-_libc.unshare.argtypes = [ctypes.c_int]
-
-
-def _mount(source: str | None, target: str, fstype: str | None, flags: int, data: str | None = None) -> None:
-    rc = _libc.mount(
-        source.encode() if source else None,
-        target.encode(),
-        fstype.encode() if fstype else None,
-        flags,
-        data.encode() if data else None,
-    )
-    if rc != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, f"mount {source} on {target}: {os.strerror(e)}")
-
-
-def _unshare(flags: int) -> None:
-    if _libc.unshare(flags) != 0:
-        e = ctypes.get_errno()
-        raise OSError(e, f"unshare: {os.strerror(e)}")
-
-
 class _UidLease:
     """An unprivileged uid reserved for one sandbox across processes (flock on a file per uid)."""
 
@@ -126,40 +101,164 @@ class _UidLease:
                 os.close(fd)
                 continue
             self.uid = uid
-            self._fd = fd
+            self.fd = fd
             return
         raise SandboxError(f"all {UID_COUNT} sandbox user ids are in use (locks in {lock_dir})")
 
     def release(self) -> None:
-        if self._fd >= 0:
-            os.close(self._fd)
-            self._fd = -1
+        if self.fd >= 0:
+            os.close(self.fd)
+            self.fd = -1
 
 
-def _reap_uid(uid: int) -> None:
-    """Kill every process running as ``uid`` (what a fork bomb or a daemonised child left behind)."""
-    pid = os.fork()
-    if pid == 0:  # pragma: no cover - runs in the forked child
+SERVER = sandbox_server.__file__
+
+
+class SandboxServer:
+    """One sandbox server process (see ``sandbox_server.py``) and the user id leased for it.
+
+    Thread-safe, but runs are sequential: give each thread its own server to run side by side. Close it
+    (or use it as a context manager) to stop the server, kill what is left and release the user id.
+    """
+
+    def __init__(self, *, isolate: bool = True, network: bool = False) -> None:
+        self.isolation = "namespace" if isolate and namespaces_available() else "none"
+        self.note = "" if self.isolation == "namespace" else _unavailable_reason()
+        self.network = network
+        self._lock = threading.Lock()
+        self._scratch = tempfile.TemporaryDirectory(prefix="splicelab-sandbox-")
+        self.scratch = Path(self._scratch.name)
+        (self.scratch / "roots").mkdir()
+        self._lease: _UidLease | None = None
+        if self.isolation == "namespace":
+            self._lease = _UidLease(Path(tempfile.gettempdir()) / "splicelab-uids")
+        config = {
+            "namespace": self.isolation == "namespace",
+            "network": network,
+            "uid": self.uid,
+            "base": str(self.scratch / "roots"),
+        }
+        ours, theirs = socket.socketpair()
+        keep = [theirs.fileno()] + ([self._lease.fd] if self._lease else [])
         try:
-            os.setgid(uid)
-            os.setuid(uid)
-            for _ in range(20):  # again, for children forked while the first signals were sent
-                try:
-                    os.kill(-1, signal.SIGKILL)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.0005)
+            self._proc = subprocess.Popen(
+                [sys.executable, "-I", "-S", SERVER, str(theirs.fileno()), json.dumps(config)],
+                stdin=subprocess.DEVNULL,
+                pass_fds=keep,  # the lease's lock lives as long as the server: no uid reused too early
+                close_fds=True,
+            )
         finally:
-            os._exit(0)
-    os.waitpid(pid, 0)
+            theirs.close()
+        self._sock = ours
+        self._reader = ours.makefile("rb")
+        hello = self._receive()
+        if "error" in hello:
+            self.close()
+            raise SandboxError(f"sandbox server: {hello['error']}")
+
+    @property
+    def uid(self) -> int | None:
+        return self._lease.uid if self._lease else None
+
+    def _receive(self) -> dict[str, Any]:
+        line = self._reader.readline()
+        if not line:
+            raise SandboxError("the sandbox server exited")
+        reply: dict[str, Any] = json.loads(line)
+        return reply
+
+    def run(
+        self,
+        root: Sequence[Bind],
+        symlinks: Mapping[str, str],
+        argv: Sequence[str],
+        *,
+        cwd: str,
+        env: Mapping[str, str],
+        limits: Limits,
+        timeout: float,
+        stdin: bytes | None = None,
+        stdout_path: Path | None = None,
+    ) -> Result:
+        """Run ``argv`` in the root made of ``root`` binds and ``symlinks`` (assembled on first use)."""
+        binds = [[str(b.source), b.target, b.writable, os.path.isdir(b.source)] for b in root]
+        links = dict(symlinks)
+        key = hashlib.sha256(json.dumps([binds, sorted(links.items())]).encode()).hexdigest()
+        with self._lock:
+            if self._sock.fileno() < 0:
+                raise SandboxError("the sandbox server is closed")
+            out = stdout_path if stdout_path is not None else self.scratch / "stdout"
+            err = self.scratch / "stderr"
+            stdin_path = None
+            if stdin is not None:
+                stdin_path = self.scratch / "stdin"
+                stdin_path.write_bytes(stdin)
+            request = {
+                "key": key,
+                "binds": binds,
+                "symlinks": links,
+                "argv": list(argv),
+                "env": dict(env),
+                "cwd": cwd,
+                "stdin": str(stdin_path) if stdin_path else None,
+                "stdout": str(out),
+                "stderr": str(err),
+                "timeout": timeout,
+                "limits": {
+                    "cpu_seconds": limits.cpu_seconds,
+                    "address_space": limits.address_space,
+                    "processes": limits.processes,
+                    "file_size": limits.file_size,
+                    "open_files": limits.open_files,
+                },
+            }
+            try:
+                self._sock.sendall(json.dumps(request).encode() + b"\n")
+                reply = self._receive()
+            except OSError as exc:
+                raise SandboxError(f"the sandbox server is gone: {exc}") from None
+            if "error" in reply:
+                raise SandboxError(f"sandbox setup failed: {reply['error']}")
+            failed = reply.get("setup_error")
+            if failed:
+                if failed["stage"] == "exec" and failed["errno"]:
+                    raise OSError(failed["errno"], f"{argv[0]}: {os.strerror(failed['errno'])}")
+                raise SandboxError(f"sandbox setup failed: {failed['message']}")
+            stdout = b"" if stdout_path is not None else out.read_bytes()
+            stderr = err.read_bytes()
+        return Result(list(argv), reply["returncode"], stdout, stderr, reply["seconds"], reply["timed_out"])
+
+    def close(self) -> None:
+        """Stop the server (it kills what is left as its user first), then release the user id."""
+        with self._lock:
+            if self._sock.fileno() >= 0:
+                self._reader.close()
+                self._sock.close()
+            try:
+                self._proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+            if self._lease is not None:
+                self._lease.release()
+                self._lease = None
+            self._scratch.cleanup()
+
+    def __enter__(self) -> SandboxServer:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 @dataclass
 class Sandbox:
-    """A reusable description of one sandbox: what the new root holds and the limits of each run.
+    """A description of one sandbox: what its root holds and the limits of each run.
 
     ``binds`` and ``symlinks`` (path inside → link target) make up the root; ``workdir`` (a host
-    directory) is bound writable at ``inside_workdir``. Use as a context manager (it leases a uid).
+    directory) is bound writable at ``inside_workdir``. Runs go to ``server`` when given (several
+    sandboxes may share one: each root is assembled once), else to a server of its own, started on
+    :meth:`open` and stopped on :meth:`close` (use the sandbox as a context manager).
     """
 
     binds: Sequence[Bind]
@@ -169,12 +268,15 @@ class Sandbox:
     inside_workdir: str = "/tmp"
     network: bool = False
     isolate: bool = True
+    server: SandboxServer | None = None
 
     def __post_init__(self) -> None:
-        self._lease: _UidLease | None = None
-        self._scratch: tempfile.TemporaryDirectory[str] | None = None
-        self.isolation = "namespace" if self.isolate and namespaces_available() else "none"
-        self.note = "" if self.isolation == "namespace" else _unavailable_reason()
+        self._own = self.server is None
+        if self.server is not None:
+            self.isolation, self.note = self.server.isolation, self.server.note
+        else:
+            self.isolation = "namespace" if self.isolate and namespaces_available() else "none"
+            self.note = "" if self.isolation == "namespace" else _unavailable_reason()
 
     # --- lifecycle ---
 
@@ -186,24 +288,18 @@ class Sandbox:
         self.close()
 
     def open(self) -> None:
-        if self._scratch is None:
-            self._scratch = tempfile.TemporaryDirectory(prefix="splicelab-sandbox-")
-            (Path(self._scratch.name) / "root").mkdir()
-        if self.isolation == "namespace" and self._lease is None:
-            self._lease = _UidLease(Path(tempfile.gettempdir()) / "splicelab-uids")
+        if self.server is None:
+            self.server = SandboxServer(isolate=self.isolation == "namespace", network=self.network)
+            self._own = True
 
     def close(self) -> None:
-        if self._lease is not None:
-            _reap_uid(self._lease.uid)
-            self._lease.release()
-            self._lease = None
-        if self._scratch is not None:
-            self._scratch.cleanup()
-            self._scratch = None
+        if self._own and self.server is not None:
+            self.server.close()
+            self.server = None
 
     @property
     def uid(self) -> int | None:
-        return self._lease.uid if self._lease else None
+        return self.server.uid if self.server else None
 
     # --- paths ---
 
@@ -237,12 +333,8 @@ class Sandbox:
 
     def prepare_workdir(self) -> None:
         """Make the work directory writable by the sandbox user (recursively)."""
-        if self.uid is None:
-            return
-        for dirpath, dirnames, filenames in os.walk(self.workdir):
-            os.chown(dirpath, self.uid, self.uid)
-            for n in dirnames + filenames:
-                os.chown(os.path.join(dirpath, n), self.uid, self.uid, follow_symlinks=False)
+        self.open()
+        chown_tree(self.workdir, self.uid)
 
     def run(
         self,
@@ -253,122 +345,36 @@ class Sandbox:
         stdin: bytes | None = None,
         stdout_path: Path | None = None,
     ) -> Result:
-        """Run ``argv`` (paths as seen inside) in the work directory; never raises for program failures."""
+        """Run ``argv`` (paths as seen inside) in the work directory; never raises for program failures.
+
+        Output goes to files, not pipes: a child left running in the background cannot hold the run
+        open, and a chatty program cannot fill a pipe nobody reads.
+        """
         self.open()
-        assert self._scratch is not None
-        newroot = os.path.join(self._scratch.name, "root")
-        preexec = _Preexec(self, newroot) if self.isolation == "namespace" else _Preexec(self, None)
-        # Output goes to files, not pipes: a child left running in the background cannot hold the
-        # run open, and a chatty program cannot fill a pipe nobody reads.
-        scratch = Path(self._scratch.name)
-        out_target = stdout_path if stdout_path is not None else scratch / "stdout"
-        err_target = scratch / "stderr"
-        start = time.perf_counter()
-        timed_out = False
-        with open(out_target, "wb") as out_f, open(err_target, "wb") as err_f:
-            try:
-                proc = subprocess.Popen(
-                    list(argv),
-                    stdin=subprocess.PIPE if stdin is not None else subprocess.DEVNULL,
-                    stdout=out_f,
-                    stderr=err_f,
-                    cwd=str(self.workdir),
-                    env=dict(env or {}),
-                    preexec_fn=preexec,
-                    start_new_session=True,
-                    close_fds=True,
-                )
-            except subprocess.SubprocessError as exc:
-                raise SandboxError(f"sandbox setup failed: {exc}") from None
-            try:
-                if stdin is not None and proc.stdin is not None:
-                    with contextlib.suppress(BrokenPipeError):
-                        proc.stdin.write(stdin)
-                    proc.stdin.close()
-                proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                self._kill(proc)
-                proc.wait()
-        seconds = time.perf_counter() - start
-        leftovers = True
-        try:
-            os.killpg(proc.pid, 0)
-        except ProcessLookupError:
-            leftovers = False
-        if self.uid is not None and (leftovers or timed_out or proc.returncode != 0):
-            _reap_uid(self.uid)  # what the program left running (a fork bomb, children) goes now
-        elif leftovers:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-        # (A daemon that left the process group is reaped when the sandbox closes, by its user id.)
-        out = b"" if stdout_path is not None else out_target.read_bytes()
-        err = err_target.read_bytes()
-        return Result(list(argv), proc.returncode, out, err, seconds, timed_out)
-
-    def _kill(self, proc: subprocess.Popen[bytes]) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        if self.uid is not None:
-            _reap_uid(self.uid)
-        proc.kill()
+        assert self.server is not None
+        isolated = self.isolation == "namespace"
+        root = [*self.binds, Bind(self.workdir, self.inside_workdir, writable=True)] if isolated else []
+        return self.server.run(
+            root,
+            self.symlinks if isolated else {},
+            argv,
+            cwd=self.inside_workdir if isolated else str(self.workdir),
+            env=env or {},
+            limits=self.limits,
+            timeout=timeout,
+            stdin=stdin,
+            stdout_path=stdout_path,
+        )
 
 
-class _Preexec:
-    """The child's set-up between fork and exec (only async-signal-tolerant work, no imports)."""
-
-    def __init__(self, sb: Sandbox, newroot: str | None) -> None:
-        self.newroot = newroot
-        self.binds = [(str(b.source), b.target, b.writable, os.path.isdir(b.source)) for b in sb.binds]
-        self.binds.append((str(sb.workdir), sb.inside_workdir, True, True))
-        self.symlinks = dict(sb.symlinks)
-        self.uid = sb.uid
-        self.limits = sb.limits
-        self.network = sb.network
-        self.inside_workdir = sb.inside_workdir
-
-    def __call__(self) -> None:
-        lim = self.limits
-        if self.newroot is not None:
-            flags = CLONE_NEWNS | (0 if self.network else CLONE_NEWNET)
-            _unshare(flags)
-            _mount(None, "/", None, MS_REC | MS_PRIVATE)
-            root = self.newroot
-            _mount("splicelab", root, "tmpfs", MS_NOSUID, "size=1m,mode=755")
-            for d in ("dev", "tmp", "proc"):
-                os.makedirs(root + "/" + d, exist_ok=True)
-            for dev in DEVICES:
-                target = f"{root}/dev/{dev}"
-                open(target, "w").close()
-                _mount(f"/dev/{dev}", target, None, MS_BIND)
-            for link, target in self.symlinks.items():
-                path = root + link
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                os.symlink(target, path)
-            for source, target, writable, is_dir in self.binds:
-                path = root + target
-                if is_dir:
-                    os.makedirs(path, exist_ok=True)
-                else:
-                    os.makedirs(os.path.dirname(path), exist_ok=True)
-                    if not os.path.lexists(path):
-                        open(path, "w").close()
-                _mount(source, path, None, MS_BIND | MS_REC)
-                if not writable:
-                    _mount(None, path, None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID)
-            _mount(None, root, None, MS_REMOUNT | MS_RDONLY | MS_NOSUID, "size=1m,mode=755")
-            os.chroot(root)
-            os.chdir(self.inside_workdir)
-        if self.uid is not None:
-            os.setgroups([])
-            os.setgid(self.uid)
-            os.setuid(self.uid)
-        resource.setrlimit(resource.RLIMIT_CPU, (lim.cpu_seconds, lim.cpu_seconds))
-        resource.setrlimit(resource.RLIMIT_AS, (lim.address_space, lim.address_space))
-        resource.setrlimit(resource.RLIMIT_NPROC, (lim.processes, lim.processes))
-        resource.setrlimit(resource.RLIMIT_FSIZE, (lim.file_size, lim.file_size))
-        resource.setrlimit(resource.RLIMIT_NOFILE, (lim.open_files, lim.open_files))
-        resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+def chown_tree(directory: Path, uid: int | None) -> None:
+    """Give ``directory`` and everything in it to ``uid`` (nothing to do without a sandbox user)."""
+    if uid is None:
+        return
+    for dirpath, dirnames, filenames in os.walk(directory):
+        os.chown(dirpath, uid, uid)
+        for n in dirnames + filenames:
+            os.chown(os.path.join(dirpath, n), uid, uid, follow_symlinks=False)
 
 
 _AVAILABLE: tuple[bool, str] | None = None
@@ -384,8 +390,7 @@ def _probe() -> tuple[bool, str]:
             if pid == 0:  # pragma: no cover - child
                 code = 0
                 try:
-                    _unshare(CLONE_NEWNS | CLONE_NEWNET)
-                    _mount(None, "/", None, MS_REC | MS_PRIVATE)
+                    sandbox_server.enter_namespaces(network=False)
                 except OSError as exc:
                     code = exc.errno or errno.EPERM
                 os._exit(code)
