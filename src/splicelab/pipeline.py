@@ -84,6 +84,8 @@ class RunConfig:
     store: bool = True
     jobs: int = 2  # splices performed side by side
     timeout: float = 10.0  # seconds per smoke command
+    smoke: Path | None = None  # smoke commands added to (or replacing) the built-in ones
+    report: bool = True  # draw the heatmaps and write the HTML reports
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,7 +263,7 @@ def _write_matrix(entries: Sequence[Mapping[str, Any]], predictors: Sequence[str
 
 
 def _validate(result: RunResult, rep: Reporter, _executor: Executor | None) -> str:
-    from splicelab.validate import namespaces_available, validate
+    from splicelab.validate import load_smoke, namespaces_available, validate
     from splicelab.validate.debian import debian_jobs
 
     c = result.config
@@ -269,6 +271,7 @@ def _validate(result: RunResult, rep: Reporter, _executor: Executor | None) -> s
         return "skipped (--no-validate)"
     if result.dset is None:
         return "nothing fetched"
+    smoke = load_smoke(c.smoke)
     jobs = list(debian_jobs(result.dset, c.modes, [c.source]))
     rep.total("validate", len(jobs))
     isolate = namespaces_available()
@@ -279,7 +282,7 @@ def _validate(result: RunResult, rep: Reporter, _executor: Executor | None) -> s
         )
     path = c.out / "outcomes.json"
     try:
-        for o in validate(jobs, workers=c.jobs, timeout=c.timeout, isolate=isolate):
+        for o in validate(jobs, smoke=smoke, workers=c.jobs, timeout=c.timeout, isolate=isolate):
             result.outcomes.append(o)
             rep.advance("validate", 1, f"{o.get('program_release')} with {o.get('library_release')}")
     finally:  # what was performed is kept, even when a later splice raised
@@ -324,6 +327,8 @@ def _report(result: RunResult, rep: Reporter, _executor: Executor | None) -> str
     from splicelab.report.html import write_report
 
     c = result.config
+    if not c.report:
+        return "skipped"
     if not result.entries:
         return "no predictions"
     rep.total("report", 2 * len(c.modes))

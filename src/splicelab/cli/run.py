@@ -104,6 +104,12 @@ def _programs(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     help="Database to store the run in (default: the one 'splicelab serve' uses, $SPLICELAB_DB).",
 )
 @click.option("--no-validate", is_flag=True, help="Predict only: perform no splice.")
+@click.option(
+    "--smoke",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="TOML/YAML file with smoke commands and inputs (adds to the built-ins, as for validate).",
+)
 def run(
     source_package: str,
     programs: tuple[str, ...],
@@ -116,6 +122,7 @@ def run(
     workers: int | None,
     db_url: str | None,
     no_validate: bool,
+    smoke: Path | None,
 ) -> None:
     """Fetch, predict, validate, evaluate and report every splice of a Debian SOURCE_PACKAGE's libraries.
 
@@ -127,6 +134,13 @@ def run(
     from splicelab.parallel import make_executor
     from splicelab.pipeline import SCORE_HEADER, RunConfig, parse_modes, score_rows
     from splicelab.pipeline import run as run_pipeline
+    from splicelab.validate.smoke import SmokeConfigError, load
+
+    if smoke is not None:
+        try:
+            load(smoke)
+        except SmokeConfigError as exc:
+            raise click.UsageError(str(exc)) from None
 
     rels = tuple(r.strip() for r in releases.split(",") if r.strip())
     if not rels:
@@ -142,6 +156,7 @@ def run(
         validate=not no_validate,
         db_url=db_url,
         jobs=workers or 2,
+        smoke=smoke,
     )
     console = Console(stderr=True, highlight=False)
     progress = Progress(
