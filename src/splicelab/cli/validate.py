@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from splicelab.cli._options import parallel_options
+
 
 @click.command()
 @click.argument("artifacts", nargs=-1, type=click.Path(path_type=Path))
@@ -37,12 +39,13 @@ from rich.table import Table
               help="TOML/YAML file with smoke commands and inputs (adds to the built-ins).")  # fmt: skip
 @click.option("--timeout", type=float, default=10.0, show_default=True, help="Seconds per command.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=2, show_default=True,
-              help="Splices run side by side.")  # fmt: skip
+              help="Splices run side by side in each process (here, or in each Dask worker).")  # fmt: skip
 @click.option(
     "--no-isolation", is_flag=True, help="Do not use namespaces/chroot (leaks are then only detected)."
 )
 @click.option("--out", "-o", type=click.Path(dir_okay=False, path_type=Path), default=Path("outcomes.json"),
               show_default=True, help="outcomes.json to write.")  # fmt: skip
+@parallel_options
 def validate(
     artifacts: tuple[Path, ...],
     debian: tuple[str, ...],
@@ -57,14 +60,18 @@ def validate(
     jobs: int,
     no_isolation: bool,
     out: Path,
+    scheduler: str | None,
+    workers: int | None,
 ) -> None:
     """Perform every splice for real and classify what happened.
 
     Either --debian PACKAGE... (each program release X with each library release Y, modes B and C), or
     ARTIFACTS (Spack install roots, prefixes, artifacts JSON) with --dependency: every binary that links
     it, with every build of it. Inputs that cannot be read are reported and the rest is validated; the
-    exit code is then 1.
+    exit code is then 1. With --scheduler or --workers the splices run on Dask workers (which must see
+    the same paths), each in its own sandboxes; the outcomes are the same, in the same order.
     """
+    from splicelab.parallel import make_executor
     from splicelab.validate import validate as run
     from splicelab.validate.sandbox import namespaces_available
     from splicelab.validate.smoke import SmokeConfigError, load
@@ -111,9 +118,11 @@ def validate(
     with Progress(TextColumn("validating"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                   console=console) as bar:  # fmt: skip
         task = bar.add_task("splices", total=len(pairs))
-        for o in run(pairs, smoke=config, workers=jobs, timeout=timeout, isolate=not no_isolation):
-            outcomes.append(o)
-            bar.advance(task)
+        with make_executor(scheduler=scheduler, workers=workers) as executor:
+            for o in run(pairs, smoke=config, workers=jobs, timeout=timeout, isolate=not no_isolation,
+                         executor=executor):  # fmt: skip
+                outcomes.append(o)
+                bar.advance(task)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(outcomes, indent=1))
     counts = Counter(o["class"] for o in outcomes)

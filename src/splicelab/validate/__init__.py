@@ -4,28 +4,32 @@
     for outcome in validate(debian_jobs(dset, modes=("B", "C"))):
         ...
 
-Modules: :mod:`~splicelab.validate.sandbox` (namespaces, chroot, limits), :mod:`~.smoke` (commands and
-inputs per program), :mod:`~.classify` (outcome classes from loader messages), :mod:`~.runner`
-(staging, the loader command line, rewiring, baselines), :mod:`~.debian` (modes B and C between Debian
-releases) and :mod:`~.spack` (splices of Spack artifacts by preload or rewire).
+Modules: :mod:`~splicelab.validate.sandbox` (namespaces, chroot, limits) and :mod:`~.sandbox_server`
+(the helper process that holds them), :mod:`~.smoke` (commands and inputs per program),
+:mod:`~.classify` (outcome classes from loader messages), :mod:`~.loaded` (which files the loader
+loaded, from its debug output), :mod:`~.runner` (staging, the loader command line, rewiring,
+baselines), :mod:`~.batch` (threads, shared baselines, Dask partitions), :mod:`~.debian` (modes B and C
+between Debian releases) and :mod:`~.spack` (splices of Spack artifacts by preload or rewire).
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
+from splicelab.parallel import Executor, InProcessExecutor
+from splicelab.validate.batch import Batch, Settings, validate_partition
 from splicelab.validate.classify import CLASSES
 from splicelab.validate.debian import debian_jobs
-from splicelab.validate.runner import Baseline, Job, Runner
+from splicelab.validate.runner import Job
 from splicelab.validate.sandbox import Limits, namespaces_available
 from splicelab.validate.smoke import SmokeConfig
 from splicelab.validate.smoke import load as load_smoke
 
 __all__ = ["CLASSES", "Job", "Limits", "debian_jobs", "load_smoke", "namespaces_available", "validate"]
+
+PARTITION_SIZE = 8
 
 
 def validate(
@@ -39,62 +43,41 @@ def validate(
     verify: bool = True,
     scratch: Path | None = None,
     progress: Callable[[dict[str, Any]], None] | None = None,
+    executor: Executor | None = None,
+    partition_size: int = PARTITION_SIZE,
 ) -> Iterator[dict[str, Any]]:
     """Perform each ``(job, baseline_job)``; yield one outcome record per job, in input order.
 
     The baseline job (the program unspliced on its own system) runs once per program; its outputs are
-    what the splice's outputs must equal. ``workers`` threads run splices side by side (each process
-    they start is a separate sandbox with its own user id).
+    what the splice's outputs must equal. ``workers`` threads run splices side by side in one process
+    (each with its own sandbox server and user id). With a Dask ``executor`` (``splicelab.parallel``) the
+    jobs go out in partitions of ``partition_size``; each worker process performs its partitions in its
+    own sandboxes, ``workers`` splices side by side, and the outcomes come back in input order.
     """
-    smoke = smoke or load_smoke()
+    settings = Settings(
+        smoke or load_smoke(),
+        limits=limits,
+        timeout=timeout,
+        isolate=isolate,
+        verify=verify,
+        scratch=scratch,
+        threads=workers,
+    )
     pairs = list(jobs)
-    local = threading.local()
-    runners: list[Runner] = []
-    lock = threading.Lock()
-    baselines: dict[str, Baseline] = {}
-    baseline_locks: dict[str, threading.Lock] = {}
-
-    def runner() -> Runner:
-        r = getattr(local, "runner", None)
-        if r is None:
-            r = Runner(smoke, limits=limits, timeout=timeout, isolate=isolate, verify=verify, scratch=scratch)
-            local.runner = r
-            with lock:
-                runners.append(r)
-        return r
-
-    def baseline_for(b: Job | None) -> Baseline | None:
-        if b is None:
-            return None
-        key = str(b.record.get("baseline_key") or (b.system.name, b.program))
-        with lock:
-            blk = baseline_locks.setdefault(key, threading.Lock())
-        with blk:
-            if key not in baselines:
-                baselines[key] = runner().baseline(b)
-            return baselines[key]
-
-    def one(pair: tuple[Job, Job | None]) -> dict[str, Any]:
-        job, base = pair
-        bl = baseline_for(base)
-        outcome = runner().run(job, bl)
-        if bl is not None and bl.verdict.klass != "ok":
-            outcome["baseline"] = {"class": bl.verdict.klass, "message": bl.verdict.message}
-        return outcome
-
+    if executor is not None and not isinstance(executor, InProcessExecutor):
+        outcomes = executor.map_partitions(
+            validate_partition, pairs, context=settings, partition_size=partition_size
+        )
+        for out in outcomes:
+            if progress:
+                progress(out)
+            yield out
+        return
+    batch = Batch(settings)
     try:
-        if workers <= 1:
-            for pair in pairs:
-                out = one(pair)
-                if progress:
-                    progress(out)
-                yield out
-        else:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                for out in pool.map(one, pairs):
-                    if progress:
-                        progress(out)
-                    yield out
+        for out in batch.map(pairs):
+            if progress:
+                progress(out)
+            yield out
     finally:
-        for r in runners:
-            r.close()
+        batch.close()
