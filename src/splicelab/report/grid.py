@@ -120,10 +120,10 @@ class Grid:
         return any(c.outcome is not None for c in self.cells.values())
 
     def row_labels(self) -> list[str]:
-        return _unique_labels([r.label for r in self.rows], [f"{r.binary.id}:{r.file}" for r in self.rows])
+        return unique_labels([r.label for r in self.rows], [f"{r.binary.id}:{r.file}" for r in self.rows])
 
     def col_labels(self) -> list[str]:
-        return _unique_labels([c.label for c in self.cols], [c.id for c in self.cols])
+        return unique_labels([c.label for c in self.cols], [c.id for c in self.cols])
 
     def values(self, predictor: str) -> np.ndarray:
         """The matrix of one predictor: 1 works, 0 untested/unknown, -1 fails (int8, rows x cols)."""
@@ -158,7 +158,7 @@ class Grid:
         return sub
 
 
-def _unique_labels(short: Sequence[str], full: Sequence[str]) -> list[str]:
+def unique_labels(short: Sequence[str], full: Sequence[str]) -> list[str]:
     """Short labels, falling back to the full one where two short labels collide."""
     counts: dict[str, int] = {}
     for s in short:

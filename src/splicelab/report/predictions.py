@@ -129,8 +129,9 @@ def load_predictions(path: str | Path) -> list[PredictionEntry]:
 # --- matrix.csv ----------------------------------------------------------------------------------------
 
 
-def _label(build: Mapping[str, Any]) -> str:
-    return f"{build['package']}@{build['version']}/{str(build['hash'])[:7]}"
+def _label(build: Mapping[str, Any], full: bool = False) -> str:
+    h = str(build["hash"])
+    return f"{build['package']}@{build['version']}/{h if full else h[:7]}"
 
 
 def _order(build: Mapping[str, Any]) -> tuple[str, tuple[Any, ...], str]:
@@ -141,14 +142,20 @@ def _order(build: Mapping[str, Any]) -> tuple[str, tuple[Any, ...], str]:
 def matrix(
     entries: Iterable[Mapping[str, Any]], predictor: str
 ) -> tuple[list[str], list[str], list[list[int]]]:
-    """(row labels, column labels, values) of one predictor's matrix; absent cells are 0."""
+    """(row labels, column labels, values) of one predictor's matrix; absent cells are 0. Builds whose
+    short labels collide (Debian's ``2.6-1+bullseye`` and ``2.6-1+bookworm``) are labelled in full."""
+    from splicelab.report.grid import unique_labels
+
     rows: dict[str, tuple[Any, ...]] = {}
     cols: dict[str, tuple[Any, ...]] = {}
+    short: dict[str, str] = {}
     cell: dict[tuple[str, str], int] = {}
     for e in entries:
         b, r = e["binary"], e["replacement"]
-        row = f"{_label(b)}:{b['file']}"
-        col = _label(r)
+        row = f"{_label(b, full=True)}:{b['file']}"
+        col = _label(r, full=True)
+        short.setdefault(row, f"{_label(b)}:{b['file']}")
+        short.setdefault(col, _label(r))
         rows.setdefault(row, (*_order(b), str(b["file"])))
         cols.setdefault(col, _order(r))
         p = e["predictors"].get(predictor)
@@ -156,9 +163,13 @@ def matrix(
             value = _MATRIX_VALUE.get(p["verdict"], 0)
             # two splices of one row and column (two dependencies with one build) keep the worse verdict
             cell[(row, col)] = min(cell.get((row, col), value), value) if value else cell.get((row, col), 0)
-    row_labels = sorted(rows, key=lambda k: rows[k])
-    col_labels = sorted(cols, key=lambda k: cols[k])
-    return row_labels, col_labels, [[cell.get((r, c), 0) for c in col_labels] for r in row_labels]
+    row_keys = sorted(rows, key=lambda k: rows[k])
+    col_keys = sorted(cols, key=lambda k: cols[k])
+    return (
+        unique_labels([short[k] for k in row_keys], row_keys),
+        unique_labels([short[k] for k in col_keys], col_keys),
+        [[cell.get((r, c), 0) for c in col_keys] for r in row_keys],
+    )
 
 
 def write_matrix(entries: Iterable[Mapping[str, Any]], predictor: str, path: Path) -> None:
