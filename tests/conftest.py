@@ -9,11 +9,13 @@ from __future__ import annotations
 import shutil
 import subprocess
 import textwrap
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from _dask import Cluster, dask_processes
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = (REPO / ".." / "shared").resolve()
@@ -103,3 +105,10 @@ def shared_dir() -> Path:
     if not SHARED.is_dir():
         pytest.skip("../shared is not present next to the repository")
     return SHARED
+
+
+@pytest.fixture
+def dask_cluster(tmp_path: Path) -> Iterator[Cluster]:
+    """A real `dask scheduler` and two `dask worker` processes on loopback: (address, worker processes)."""
+    with dask_processes(tmp_path / "dask.log", workers=2) as cluster:
+        yield cluster

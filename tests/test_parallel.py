@@ -4,26 +4,15 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
-import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
-from pathlib import Path
+from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
+from _dask import TESTS_DIR
 from splicelab.parallel import DaskExecutor, InProcessExecutor, make_executor, partitions
-
-# Workers import the partition functions below by module name, as they import splicelab's own.
-TESTS_DIR = str(Path(__file__).resolve().parent)
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def square_with_pid(part: Sequence[int], context: Any) -> list[tuple[int, int]]:
@@ -33,66 +22,6 @@ def square_with_pid(part: Sequence[int], context: Any) -> list[tuple[int, int]]:
         time.sleep(context["delay"])
         out.append((x, x * x + context["offset"]))
     return out
-
-
-def _wait_for_port(port: int, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listens on 127.0.0.1:{port}")
-
-
-@pytest.fixture
-def dask_cluster(tmp_path: Path) -> Iterator[tuple[str, list[subprocess.Popen[bytes]]]]:
-    """`dask scheduler` and two `dask worker` processes, as an HPC site would start them."""
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DASK_DISTRIBUTED__WORKER__DAEMON": "False",
-        "PYTHONPATH": os.pathsep.join(filter(None, [TESTS_DIR, os.environ.get("PYTHONPATH")])),
-    }
-    procs: list[subprocess.Popen[bytes]] = []
-    log = (tmp_path / "dask.log").open("wb")
-    sched = subprocess.Popen(
-        ["dask", "scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-        start_new_session=True,
-    )
-    procs.append(sched)
-    address = f"tcp://127.0.0.1:{port}"
-    try:
-        _wait_for_port(port)
-        workers = [
-            subprocess.Popen(
-                ["dask", "worker", address, "--nthreads", "1", "--no-dashboard", "--host", "127.0.0.1"],
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,
-            )
-            for _ in range(2)
-        ]
-        procs.extend(workers)
-        from distributed import Client
-
-        with Client(address, timeout="30s") as client:
-            client.wait_for_workers(2, timeout=60)
-        yield address, workers
-    finally:
-        for p in reversed(procs):
-            if p.poll() is None:
-                os.killpg(p.pid, signal.SIGTERM)
-        for p in procs:
-            try:
-                p.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-        log.close()
 
 
 def test_partitions_cover_items_in_order() -> None:

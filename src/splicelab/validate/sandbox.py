@@ -160,6 +160,11 @@ class SandboxServer:
     def uid(self) -> int | None:
         return self._lease.uid if self._lease else None
 
+    @property
+    def pid(self) -> int:
+        """The server process's id."""
+        return self._proc.pid
+
     def _receive(self) -> dict[str, Any]:
         line = self._reader.readline()
         if not line:
