@@ -51,7 +51,7 @@ def oracle_dict(path: str, relpath: str | None = None, limit: int | None = None)
         interpreter = None
         for seg in elf.iter_segments():
             if seg["p_type"] == "PT_INTERP":
-                interpreter = seg.get_interp_name()
+                interpreter = seg.get_interp_name() or None
                 break
 
         dynamic = None

@@ -116,6 +116,25 @@ class _Region:
     size: int
 
 
+class _Window:
+    """The bytes of a table at ``offset`` that may extend up to ``limit`` bytes: read as far as needed."""
+
+    __slots__ = ("data", "limit", "offset", "reader", "what")
+
+    def __init__(self, reader: _Reader, offset: int, limit: int, what: str, initial: int) -> None:
+        self.reader, self.offset, self.limit, self.what = reader, offset, limit, what
+        self.data = reader.read(offset, min(limit, initial), what)
+
+    def cover(self, end: int, where: str) -> bytes:
+        """The bytes, read at least up to ``end``; a defect naming ``where`` when the table is shorter."""
+        if end > len(self.data):
+            if end > self.limit:
+                raise _Defect(f"{self.what} {where} runs past the end of the table")
+            size = min(self.limit, max(end, 2 * len(self.data)))
+            self.data = self.reader.read(self.offset, size, self.what)
+        return self.data
+
+
 class _StringTable:
     """A string table read once; each entry decoded at most once."""
 
@@ -219,7 +238,7 @@ class _Reader:
         interpreter = None
         if self.interp is not None:
             raw = self.read(self.interp.offset, self.interp.size, "PT_INTERP")
-            interpreter = _decode(raw.split(b"\0", 1)[0])
+            interpreter = _decode(raw.split(b"\0", 1)[0]) or None  # empty: a debug file's PT_INTERP
 
         dyn = self._dynamic()
         symbols, verdefs, verneeds = self._symbols(dyn)
@@ -369,18 +388,19 @@ class _Reader:
         if strtab_section is not None:
             strtab = self._linked_strtab(strtab_section, "the dynamic section")
         else:
-            strtab = self.dynstr(dyn)
+            strtab = self.dynstr(dyn.tags)
         dyn.needed = [strtab.get(v) for v in needed]
         dyn.soname = strtab.get(soname) if soname is not None else None
         dyn.rpath = [p for v in rpath for p in strtab.get(v).split(":") if p]
         dyn.runpath = [p for v in runpath for p in strtab.get(v).split(":") if p]
         return dyn
 
-    def dynstr(self, dyn: _Dynamic) -> _StringTable:
-        addr = dyn.tags.get(S.DT_STRTAB)
+    def dynstr(self, tags: dict[int, int]) -> _StringTable:
+        """The dynamic string table through DT_STRTAB and DT_STRSZ."""
+        addr = tags.get(S.DT_STRTAB)
         if addr is None:
             raise _Defect("the dynamic section has no DT_STRTAB")
-        size = dyn.tags.get(S.DT_STRSZ)
+        size = tags.get(S.DT_STRSZ)
         region = self.vaddr_region(addr, "DT_STRTAB")
         if size is None or size > region.size:
             raise _Defect(f"DT_STRSZ {size} does not fit the file bytes at DT_STRTAB ({region.size})")
@@ -418,7 +438,7 @@ class _Reader:
                     f"{nsyms} dynamic symbols do not fit the {sym_region.size} file bytes at DT_SYMTAB"
                 )
             sym_region = _Region(sym_region.offset, nsyms * sym_size)
-            strtab = self.dynstr(dyn)
+            strtab = self.dynstr(tags)
         else:
             return (), (), ()
         if nsyms * sym_size > self.size:
@@ -520,21 +540,21 @@ class _Reader:
 
     def _version_table(
         self, sh_type: int, dt_addr: int, dt_num: int, tags: dict[int, int], what: str
-    ) -> tuple[bytes, int, _StringTable] | None:
+    ) -> tuple[_Window, int, _StringTable] | None:
         """(table bytes, entry count, string table) of .gnu.version_d/_r, from sections or DT_*."""
         found = self._section(sh_type) if self.sections else None
         if found is not None:
             sh = found[1]
             if sh[1] == S.SHT_NOBITS or sh[5] == 0:
                 return None
-            return self.read(sh[4], sh[5], what), sh[7], self._linked_strtab(sh, what)
+            return _Window(self, sh[4], sh[5], what, sh[5]), sh[7], self._linked_strtab(sh, what)
         if dt_addr not in tags:
             return None
+        # Without section headers the table's size is unknown: it may extend to the end of its segment,
+        # which is read only as far as the entries lead.
         region = self.vaddr_region(tags[dt_addr], what)
         count = tags.get(dt_num, 0)
-        dyn = _Dynamic()
-        dyn.tags = tags
-        return self.read(region.offset, region.size, what), count, self.dynstr(dyn)
+        return _Window(self, region.offset, region.size, what, 4096), count, self.dynstr(tags)
 
     def _versions(
         self, tags: dict[int, int]
@@ -551,17 +571,15 @@ class _Reader:
 
         vd = self._version_table(S.SHT_GNU_VERDEF, S.DT_VERDEF, S.DT_VERDEFNUM, tags, ".gnu.version_d")
         if vd is not None:
-            data, count, strtab = vd
+            table, count, strtab = vd
             pos = 0
             for _ in range(count):
-                if pos + L.verdef.size > len(data):
-                    raise _Defect(f".gnu.version_d entry at +{pos} runs past the end of the table")
+                data = table.cover(pos + L.verdef.size, f"entry at +{pos}")
                 _ver, flags, ndx, cnt, _hash, aux, nxt = L.verdef.unpack_from(data, pos)
                 names: list[str] = []
                 apos = pos + aux
                 for _ in range(cnt):
-                    if apos + L.verdaux.size > len(data):
-                        raise _Defect(f".gnu.version_d auxiliary entry at +{apos} runs past the table")
+                    data = table.cover(apos + L.verdaux.size, f"auxiliary entry at +{apos}")
                     vda_name, vda_next = L.verdaux.unpack_from(data, apos)
                     names.append(strtab.get(vda_name))
                     if vda_next == 0:
@@ -583,19 +601,17 @@ class _Reader:
 
         vn = self._version_table(S.SHT_GNU_VERNEED, S.DT_VERNEED, S.DT_VERNEEDNUM, tags, ".gnu.version_r")
         if vn is not None:
-            data, count, strtab = vn
+            table, count, strtab = vn
             pos = 0
             for _ in range(count):
-                if pos + L.verneed.size > len(data):
-                    raise _Defect(f".gnu.version_r entry at +{pos} runs past the end of the table")
+                data = table.cover(pos + L.verneed.size, f"entry at +{pos}")
                 _ver, cnt, vn_file, aux, nxt = L.verneed.unpack_from(data, pos)
                 file = strtab.get(vn_file)
                 required: list[str] = []
                 weak: list[str] = []
                 apos = pos + aux
                 for _ in range(cnt):
-                    if apos + L.vernaux.size > len(data):
-                        raise _Defect(f".gnu.version_r auxiliary entry at +{apos} runs past the table")
+                    data = table.cover(apos + L.vernaux.size, f"auxiliary entry at +{apos}")
                     _hash, vna_flags, other, vna_name, vna_next = L.vernaux.unpack_from(data, apos)
                     vname = strtab.get(vna_name)
                     required.append(vname)
