@@ -2,9 +2,10 @@
 
 The pairs come from real corpora: every program in /usr/bin x every library its closure loads x every
 other library of the same soname family (``libz.so.1`` → ``libz``) found on this machine or in
-../shared/fixtures (the Spack trees), and in Debian trees under .cache/debian when present. Each library
-file is an artifact of its own, named by its family, so :func:`splicelab.splices.enumerate_splices`
-yields exactly those pairs. Then the pair list is repeated up to ``--pairs`` (default one million) and
+../shared/fixtures (the Spack trees), and in the Debian release trees ``splicelab fetch debian`` left in
+its cache (or .cache/debian) when present. Each library file is an artifact of its own, named by its
+family, so :func:`splicelab.splices.enumerate_splices` yields exactly those pairs. Then the pair list is
+repeated up to ``--pairs`` (default one million) and
 run on ``--workers`` processes (default: every core), each forked with the warm world.
 
     python benchmarks/bench_predict.py                 # the full run
@@ -118,22 +119,28 @@ def fixture_artifacts() -> list[Artifact]:
     return out
 
 
+def debian_roots() -> list[Path]:
+    """Release roots fetched by ``splicelab fetch debian`` (its cache, or .cache/debian here)."""
+    from splicelab.sources.debian import default_cache
+
+    roots = []
+    for base in (REPO / ".cache" / "debian", default_cache() / "debian"):
+        if base.is_dir():
+            roots += [p / "root" for p in sorted(base.iterdir()) if (p / "root").is_dir()]
+    return roots
+
+
 def debian_artifacts() -> list[Artifact]:
-    """Libraries of Debian release trees fetched under .cache/debian (when any are present)."""
-    base = REPO / ".cache" / "debian"
-    if not base.is_dir():
-        return []
+    """Libraries of the Debian release trees (when any are present), one artifact per library."""
     out: list[Artifact] = []
-    for release in sorted(p for p in base.iterdir() if p.is_dir()):
-        for d in ("usr/lib/x86_64-linux-gnu", "lib/x86_64-linux-gnu"):
-            top = release / d
-            if top.is_dir() and not top.is_symlink():
-                tree = read_tree(top, skip_dirs=(), recursive=False)
-                files = {f"{d}/{p}": c for p, c in tree.files.items()}
-                aliases = {f"{d}/{a}": f"{d}/{t}" for a, t in tree.aliases.items()}
-                out += split_libraries(
-                    release, files, aliases, version=release.name, build=release.name, recorded=None
-                )
+    for root in debian_roots():
+        release = root.parent.name
+        d = "usr/lib/x86_64-linux-gnu"
+        if (root / d).is_dir():
+            tree = read_tree(root / d, skip_dirs=(), recursive=False)
+            files = {f"{d}/{p}": c for p, c in tree.files.items()}
+            aliases = {f"{d}/{a}": f"{d}/{t}" for a, t in tree.aliases.items()}
+            out += split_libraries(root, files, aliases, version=release, build=release, recorded=None)
     return out
 
 

@@ -262,6 +262,7 @@ class LoadedObject:
     loader: int | None  # position of the object whose NEEDED loaded it; None for the root
     name: str  # the NEEDED entry it was found by (the root: its relative path)
     replaced: bool = False  # comes from a replacement artifact of a splice
+    shown: str = field(init=False, repr=False, compare=False)  # the path as ld.so's messages name it
 
     @property
     def artifact(self) -> Artifact | None:
@@ -283,13 +284,13 @@ class LoadedObject:
     def role(self) -> str:
         return self.file.role
 
-    @property
-    def shown(self) -> str:
-        """The path as ld.so names it in messages: the directory it was found in and the NEEDED name
-        (``lib/libpng16.so.16``), relative to its artifact's root."""
-        if self.loader is None or "/" in self.name or self.file.artifact is None:
-            return self.file.relpath
-        return os.path.join(os.path.dirname(self.file.relpath), self.name)
+    def __post_init__(self) -> None:
+        # The path as ld.so names it in messages: the directory it was found in and the NEEDED name
+        # (``lib/libpng16.so.16``), relative to its artifact's root.
+        rel = self.file.relpath
+        if self.loader is not None and "/" not in self.name and self.file.artifact is not None:
+            rel = os.path.join(os.path.dirname(rel), self.name)
+        object.__setattr__(self, "shown", rel)
 
 
 @dataclass(frozen=True, slots=True)
@@ -382,12 +383,15 @@ class Closure:
         missing: Sequence[MissingLibrary],
         names: Mapping[str, int],
         searches: Sequence[tuple[int, str, int | None]],
+        registered: Mapping[str, int] | None = None,
     ) -> None:
         self.world = world
         self.objects: tuple[LoadedObject, ...] = tuple(objects)
         self.missing: tuple[MissingLibrary, ...] = tuple(missing)
         self._names = dict(names)
         self.searches = tuple(searches)  # (loader position, name, result position | None) per search
+        # name -> position whose NEEDED processing made it known (-1: the root's own soname)
+        self.registered: dict[str, int] = dict(registered or {})
         self._bindings: tuple[Binding, ...] | None = None
         self._problems: tuple[Problem, ...] | None = None
         self._copies: tuple[tuple[CopyEntry, int | None], ...] | None = None
@@ -641,6 +645,23 @@ class _Baseline:
     copy_by_name: dict[str, list[CopyEntry]]
     incomplete: set[int]  # positions of objects with a NEEDED not found
     deps: dict[str, _DepDemand] = field(default_factory=dict)
+    # bindings grouped for re-checks after a splice that changes the closure's shape (built on demand)
+    by_provider: dict[int, list[Binding]] | None = None
+    unbound_by_library: dict[str | None, list[Binding]] | None = None
+
+    def groups(self) -> tuple[dict[int, list[Binding]], dict[str | None, list[Binding]]]:
+        if self.by_provider is None or self.unbound_by_library is None:
+            by_provider: dict[int, list[Binding]] = {}
+            unbound: dict[str | None, list[Binding]] = {}
+            for b in self.closure.bind():
+                if b.weak:
+                    continue
+                if b.provider is None:
+                    unbound.setdefault(b.library if b.version is not None else None, []).append(b)
+                else:
+                    by_provider.setdefault(b.provider, []).append(b)
+            self.by_provider, self.unbound_by_library = by_provider, unbound
+        return self.by_provider, self.unbound_by_library
 
 
 @dataclass
@@ -1036,8 +1057,10 @@ class World:
             LoadedObject(root, None, root.relpath, id(root.artifact) in replacements)
         ]
         names: dict[str, int] = {}
+        registered: dict[str, int] = {}
         if root.corpus.soname:
             names[root.corpus.soname] = 0
+            registered[root.corpus.soname] = -1
         loaded: dict[int, int] = {id(root): 0}
         missing: list[MissingLibrary] = []
         searches: list[tuple[int, str, int | None]] = []
@@ -1060,10 +1083,12 @@ class World:
                     so = f.corpus.soname
                     if so and so not in names:
                         names[so] = pos
+                        registered[so] = i
                 names[n] = pos
+                registered.setdefault(n, i)
                 searches.append((i, n, pos))
             i += 1
-        return Closure(self, objects, missing, names, searches)
+        return Closure(self, objects, missing, names, searches, registered)
 
     # -- splices --
 
@@ -1170,6 +1195,16 @@ class World:
         base.deps[dependency] = hit
         return hit
 
+    @staticmethod
+    def _same_loads(c: Closure, p: int, needed: Sequence[str]) -> bool:
+        """Whether NEEDED entries ``needed`` at position ``p`` load what the object there loaded: the
+        names it searched for, in the same order, and otherwise only names known before ``p``."""
+        searched = [n for loader, n, _res in c.searches if loader == p]
+        if [n for n in needed if n in searched] != searched:
+            return False
+        registered = c.registered
+        return all(n in searched or registered.get(n, p) < p for n in needed)
+
     def _lost(self, old: SymbolIndex, new: SymbolIndex) -> tuple[frozenset[tuple[str, str]], frozenset[str]]:
         """What an import that bound to ``old`` no longer finds in ``new``: (versioned keys, names of
         unversioned imports). Depends on the two corpora only, so it is shared by every binary."""
@@ -1225,7 +1260,103 @@ class World:
             fast = self._splice_fast(base, dep, dependency, replacement)
             if fast is not None:
                 return fast
-        return self.splice_slow(artifact, file, dependency, replacement)
+        return self._splice_reload(base, dependency, replacement)
+
+    def _splice_reload(self, base: _Baseline, dependency: str, replacement: Artifact) -> SpliceEffect:
+        """The splice's effect when the closure changes shape: load the spliced closure, then re-check
+        only what is not known from the unspliced one (imports whose provider went, imports of the
+        objects that came, version requirements, copy relocations)."""
+        c = base.closure
+        spliced = self._load(c.root.file, {dependency: replacement})
+        objs = spliced.objects
+        indexes = [self.index(o.corpus) for o in objs]
+        old_pos = {id(o.file): i for i, o in enumerate(c.objects)}
+        kept: dict[int, int] = {}  # new position -> old position
+        for j, o in enumerate(objs):
+            i = old_pos.get(id(o.file))
+            if i is not None:
+                kept[j] = i
+        new_of = {i: j for j, i in kept.items()}
+        names = spliced._names
+        incomplete = {m.needed_by for m in spliced.missing}
+        problems = [_problem(MISSING_SONAME, objs[m.needed_by], library=m.name) for m in spliced.missing]
+        missing_nodes: set[tuple[int, str, str]] = set()
+        for j, o in enumerate(objs):
+            for req in o.corpus.version_requirements:
+                t = names.get(req.file)
+                if t is None or not indexes[t].has_versions:
+                    continue
+                have = indexes[t].version_names
+                for v in req.versions:
+                    if v not in have and v not in req.weak:
+                        missing_nodes.add((j, req.file, v))
+                        problems.extend(_version_problems(o, indexes[j], req.file, v))
+        # imports of kept objects whose provider went, or whose explanation may have changed
+        by_provider, unbound_by_library = base.groups()
+        recheck: list[tuple[int, Binding]] = []
+        for i, bindings in by_provider.items():
+            if i not in new_of:
+                recheck.extend((new_of[b.requester], b) for b in bindings if b.requester in new_of)
+        changed = {i for j, i in kept.items() if (i in base.incomplete) != (j in incomplete)}
+        for lib, bindings in unbound_by_library.items():
+            if lib is None:  # unversioned: explained by a missing NEEDED of the requester, or not
+                recheck.extend((new_of[b.requester], b) for b in bindings if b.requester in changed)
+                continue
+            before, after = c.position(lib), names.get(lib)
+            if (before is None) != (after is None) or (after is not None and kept.get(after) != before):
+                recheck.extend((new_of[b.requester], b) for b in bindings if b.requester in new_of)
+        for j, b in recheck:
+            if _first_provider(indexes, b.name, b.version, 0) is None and not _subsumed(
+                j, b.version, b.library, names, missing_nodes, incomplete
+            ):
+                problems.append(_symbol_problem(objs[j], b.name, b.version, b.library))
+        # imports of the objects that came
+        for j, ix in enumerate(indexes):
+            if j in kept:
+                continue
+            left_v: set[tuple[str, str]] = set()
+            for lib, keys in ix.strong_by_library.items():
+                t = names.get(lib) if lib is not None else None
+                rest = self._unprovided(ix, lib, indexes[t]) if t is not None else keys
+                if rest:
+                    left_v |= rest
+            left_u = set(ix.strong_u)
+            if left_v or left_u:
+                for qix in indexes:
+                    if left_v:
+                        left_v -= qix.vdef_keys
+                    if left_u:
+                        left_u -= qix.plain_keys
+                    elif not left_v:
+                        break
+            for name, version in sorted(left_v):
+                if _first_provider(indexes, name, version, 0) is not None:
+                    continue
+                lib = ix.strong_v[(name, version)]
+                if not _subsumed(j, version, lib, names, missing_nodes, incomplete):
+                    problems.append(_symbol_problem(objs[j], name, version, lib))
+            if j not in incomplete:
+                problems.extend(_symbol_problem(objs[j], name, None, None) for name in sorted(left_u))
+        # copy relocations whose provider went, or that an object that came defines
+        if base.copies:
+            came = set()
+            for j, ix in enumerate(indexes):
+                if j not in kept:
+                    came |= base.copy_names & ix.names
+            copies = tuple(
+                (e, _first_provider(indexes, e.name, e.version, 1))
+                for e, bp in base.copies
+                if (bp is not None and bp not in new_of) or e.name in came
+            )
+            if copies:
+                problems.extend(_copy_problems(objs, copies, names, base.copy_baseline, self.index))
+        out: list[Problem] = []
+        seen: set[tuple[str, str | None, str | None, str | None, str]] = set()
+        for prob in _in_load_order(problems, objs):
+            if prob.key not in base.problem_keys and prob.key not in seen:
+                seen.add(prob.key)
+                out.append(prob)
+        return SpliceEffect(tuple(out), c.problems(), objs, False)
 
     def splice_slow(
         self, artifact: Artifact, file: str, dependency: str, replacement: Artifact
@@ -1271,7 +1402,7 @@ class World:
                 sub is None
                 or sub.artifact is not replacement
                 or sub.corpus.soname != o.corpus.soname
-                or sub.corpus.needed != o.corpus.needed
+                or (sub.corpus.needed != o.corpus.needed and not self._same_loads(c, p, sub.corpus.needed))
             ):
                 return None
             subs[p] = sub
@@ -1300,15 +1431,16 @@ class World:
         new: list[Problem] = []
         # 1. version nodes: required of a replacement, or by a replacement
         missing_nodes: set[tuple[int, str, str]] = set()
-        for p, sub_ix in ((p, indexes[p]) for p in subs):
-            if sub_ix.has_versions and not dep.needed_versions[p] <= sub_ix.version_names:
+        for p in subs:
+            sub_ix = indexes[p]
+            absent = dep.needed_versions[p] - sub_ix.version_names if sub_ix.has_versions else None
+            if absent:
                 for r, file, versions, weak, t in dep.vreqs:
-                    if t != p:
-                        continue
-                    for v in versions:
-                        if v not in sub_ix.version_names and v not in weak:
-                            missing_nodes.add((r, file, v))
-                            new.extend(_version_problems(new_objs[r], base.indexes[r], file, v))
+                    if t == p:
+                        for v in absent.intersection(versions):
+                            if v not in weak:
+                                missing_nodes.add((r, file, v))
+                                new.extend(_version_problems(new_objs[r], base.indexes[r], file, v))
         for p, sub in subs.items():
             for req in sub.corpus.version_requirements:
                 t = c.position(req.file)
@@ -1332,10 +1464,14 @@ class World:
             if lost_u:
                 left_u |= dep.bound_u[p] & lost_u
         for k in sorted(left_v):
-            if _first_provider(indexes, k[0], k[1], 0) is None:
-                for r, lib in dep.requesters_v[k]:
-                    if not _subsumed(r, k[1], lib, names, missing_nodes, incomplete):
-                        new.append(_symbol_problem(new_objs[r], k[0], k[1], lib))
+            # most are explained by a missing version node (cheap to tell); look up the rest
+            unexplained = [
+                (r, lib)
+                for r, lib in dep.requesters_v[k]
+                if not _subsumed(r, k[1], lib, names, missing_nodes, incomplete)
+            ]
+            if unexplained and _first_provider(indexes, k[0], k[1], 0) is None:
+                new.extend(_symbol_problem(new_objs[r], k[0], k[1], lib) for r, lib in unexplained)
         for n in sorted(left_u):
             if _first_provider(indexes, n, None, 0) is None:
                 for r in dep.requesters_u[n]:
