@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import struct
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -251,8 +252,6 @@ def test_gnu_unique_binding(tmp_path: Path) -> None:
         "int touch() { return ++Box<int>::count; }\n"
     )
     out = tmp_path / "libu.so"
-    import subprocess
-
     subprocess.run([gxx, "-std=c++17", "-shared", "-fPIC", "-O1", "-o", str(out), str(src)], check=True)
     c = read_corpus(out)
     unique = [s for s in c.symbols if s.binding == "GNU_UNIQUE"]
@@ -342,3 +341,16 @@ def test_json_round_trips(built: Built) -> None:
         assert {
             s.name: (s.version_info, s.type, s.binding, s.visibility, s.defined) for s in back.symbols
         } == {n: (s.version_info, s.type, s.binding, s.visibility, s.defined) for n, s in last.items()}
+
+
+def test_debug_info_file(built: Built, tmp_path: Path) -> None:
+    """objcopy --only-keep-debug keeps the headers but not the bytes of .dynamic or .dynsym (NOBITS)."""
+    objcopy = shutil.which("objcopy")
+    if objcopy is None:
+        pytest.skip("binutils' objcopy is not installed")
+    debug = tmp_path / "main.debug"
+    subprocess.run([objcopy, "--only-keep-debug", str(built.exe), str(debug)], check=True)
+    c = read_corpus(debug)
+    assert (c.symbols, c.needed, c.version_requirements, c.interpreter) == ((), (), (), None)
+    assert c.machine == "EM_X86_64"
+    assert compare(str(debug)) is None
