@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich import box
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -170,7 +171,8 @@ def run(
     )
     with progress, make_executor(scheduler=scheduler, workers=workers) as executor:
         result = run_pipeline(config, reporter=_Bars(progress), executor=executor)
-    _print_scores(console, SCORE_HEADER, score_rows(result))
+    if result.outcomes:
+        _print_scores(console, SCORE_HEADER, score_rows(result))
     for note in result.notes:
         console.print(f"note: {note}", markup=False, soft_wrap=True)
     for err in result.errors:
@@ -187,11 +189,12 @@ def run(
 def _print_scores(console: Console, header: tuple[str, ...], rows: list[list[Any]]) -> None:
     if not rows:
         return
-    table = Table(title="Predictors against real outcomes (load outcomes; run-time failures apart)")
+    table = Table(title="Predictors against real outcomes (run-time failures apart)", box=box.SIMPLE_HEAD)
     shown = [i for i, col in enumerate(header) if col not in ("judged", "unmatched")]
     for i in shown:
         col = header[i].replace("run-time failures", "run-time")
-        table.add_column(col, justify="left" if col in ("predictor", "mode") else "right", no_wrap=i < 2)
+        justify = "left" if col in ("predictor", "mode") else "right"
+        table.add_column(col, justify=justify, no_wrap=i < 2, min_width=max(len(w) for w in col.split()))
     for row in rows:
         table.add_row(*(str(row[i]) for i in shown))
     console.print(table)
