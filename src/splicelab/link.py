@@ -1306,8 +1306,8 @@ class World:
             if (before is None) != (after is None) or (after is not None and kept.get(after) != before):
                 recheck.extend((new_of[b.requester], b) for b in bindings if b.requester in new_of)
         for j, b in recheck:
-            if _first_provider(indexes, b.name, b.version, 0) is None and not _subsumed(
-                j, b.version, b.library, names, missing_nodes, incomplete
+            if not _subsumed(j, b.version, b.library, names, missing_nodes, incomplete) and (
+                _first_provider(indexes, b.name, b.version, 0) is None
             ):
                 problems.append(_symbol_problem(objs[j], b.name, b.version, b.library))
         # imports of the objects that came
@@ -1330,10 +1330,10 @@ class World:
                     elif not left_v:
                         break
             for name, version in sorted(left_v):
-                if _first_provider(indexes, name, version, 0) is not None:
-                    continue
                 lib = ix.strong_v[(name, version)]
-                if not _subsumed(j, version, lib, names, missing_nodes, incomplete):
+                if not _subsumed(j, version, lib, names, missing_nodes, incomplete) and (
+                    _first_provider(indexes, name, version, 0) is None
+                ):
                     problems.append(_symbol_problem(objs[j], name, version, lib))
             if j not in incomplete:
                 problems.extend(_symbol_problem(objs[j], name, None, None) for name in sorted(left_u))
@@ -1496,10 +1496,10 @@ class World:
                     elif not left_v:
                         break
             for name, version in sorted(left_v):
-                if _first_provider(indexes, name, version, 0) is not None:
-                    continue  # an unversioned definition satisfies it
                 lib = ix.strong_v[(name, version)]
-                if not _subsumed(p, version, lib, names, missing_nodes, incomplete):
+                if not _subsumed(p, version, lib, names, missing_nodes, incomplete) and (
+                    _first_provider(indexes, name, version, 0) is None  # else: an unversioned definition
+                ):
                     new.append(_symbol_problem(new_objs[p], name, version, lib))
             if p not in incomplete:
                 for name in sorted(left_u):
