@@ -10,6 +10,8 @@ from rich.console import Console
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from splicelab.cli._options import debian_options
+
 
 @click.group()
 def fetch() -> None:
@@ -18,25 +20,7 @@ def fetch() -> None:
 
 @fetch.command()
 @click.argument("packages", nargs=-1, required=True)
-@click.option(
-    "--releases",
-    default="bullseye,bookworm,trixie,sid",
-    show_default=True,
-    help="Comma-separated Debian releases.",
-)
-@click.option(
-    "--cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Cache directory (default: $SPLICELAB_CACHE/debian or ~/.cache/splicelab/debian).",
-)
-@click.option(
-    "--program",
-    "programs",
-    multiple=True,
-    metavar="PACKAGE:PATH",
-    help="A program package and the program's path in it (usr/bin/curl). Repeatable.",
-)
+@debian_options
 @click.option("--mirror", default=None, help="Debian archive URI (default: the one this machine's apt uses).")
 @click.option("--security", is_flag=True, help="Also <release>-updates and <release>-security.")
 @click.option("--refresh", is_flag=True, help="Refresh the apt lists even if less than a day old.")
@@ -49,9 +33,9 @@ def fetch() -> None:
 )
 def debian(
     packages: tuple[str, ...],
-    releases: str,
+    releases: tuple[str, ...],
     cache: Path | None,
-    programs: tuple[str, ...],
+    programs: tuple[tuple[str, str], ...],
     mirror: str | None,
     security: bool,
     refresh: bool,
@@ -63,15 +47,6 @@ def debian(
     """
     from splicelab.sources.debian import default_cache, fetch_debian, write_artifacts
 
-    progs: list[tuple[str, str]] = []
-    for p in programs:
-        pkg, sep, path = p.partition(":")
-        if not sep or not pkg or not path:
-            raise click.UsageError(f"--program {p!r}: expected PACKAGE:PATH, e.g. curl:usr/bin/curl")
-        progs.append((pkg, path.lstrip("/")))
-    rels = [r.strip() for r in releases.split(",") if r.strip()]
-    if not rels:
-        raise click.UsageError("--releases: no release given")
     cache = cache or default_cache() / "debian"
     console = Console(stderr=True)
     with Progress(
@@ -80,9 +55,9 @@ def debian(
         task = bar.add_task("fetching", total=None)
         dset = fetch_debian(
             list(packages),
-            rels,
+            releases,
             cache,
-            progs or None,
+            list(programs) or None,
             mirror=mirror,
             security=security,
             refresh=refresh,

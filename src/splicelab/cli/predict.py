@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from splicelab import predict as registry
-from splicelab.cli._options import parallel_options
+from splicelab.cli._options import parallel_options, predictor_option
 from splicelab.parallel import make_executor
 
 
@@ -27,14 +27,7 @@ from splicelab.parallel import make_executor
     type=click.Path(file_okay=False, path_type=Path),
     help="Directory for predictions.json, symbolator-predictions.json and matrix.csv.",
 )
-@click.option(
-    "--predictor",
-    "-p",
-    "predictors",
-    multiple=True,
-    type=click.Choice(registry.names()),
-    help=f"A predictor to run (repeatable). Default: {', '.join(registry.DEFAULT)}.",
-)
+@predictor_option
 @click.option("--all-predictors", is_flag=True, help="Run every predictor, the slow type-level ones too.")
 @click.option(
     "--matrix-predictor",

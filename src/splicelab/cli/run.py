@@ -21,8 +21,7 @@ from rich.progress import (
 from rich.table import Column, Table
 
 from splicelab import predict as registry
-from splicelab.cli._options import parallel_options
-from splicelab.sources.debian import DEFAULT_RELEASES
+from splicelab.cli._options import debian_options, parallel_options, predictor_option
 
 
 class _Bars:
@@ -47,27 +46,9 @@ class _Bars:
         self.progress.update(task, total=total or 1, completed=total or 1, note=summary)
 
 
-def _programs(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
-    out = []
-    for p in values:
-        pkg, sep, path = p.partition(":")
-        if not sep or not pkg or not path:
-            raise click.UsageError(f"--program {p!r}: expected PACKAGE:PATH, e.g. curl:usr/bin/curl")
-        out.append((pkg, path.lstrip("/")))
-    return tuple(out)
-
-
 @click.command()
 @click.argument("source_package")
-@click.option(
-    "--program",
-    "programs",
-    multiple=True,
-    metavar="PACKAGE:PATH",
-    help="The program to splice under (package and path in it, e.g. curl:usr/bin/curl). Repeatable. "
-    "Default: the corpus program, else a binary package that links the library.",
-)
-@click.option("--releases", default=",".join(DEFAULT_RELEASES), show_default=True, help="Debian releases.")
+@debian_options
 @click.option(
     "--mode",
     type=click.Choice(["system", "interface", "both"]),
@@ -76,26 +57,13 @@ def _programs(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     help="system: mode C (release X's own system); interface: mode B (the newest release's system).",
 )
 @click.option(
-    "--cache",
-    type=click.Path(file_okay=False, path_type=Path),
-    default=None,
-    help="Debian cache directory (default: $SPLICELAB_CACHE/debian or ~/.cache/splicelab/debian).",
-)
-@click.option(
     "--out",
     "-o",
     type=click.Path(file_okay=False, path_type=Path),
     default=None,
     help="Output directory (default: out/SOURCE_PACKAGE).",
 )
-@click.option(
-    "--predictor",
-    "-p",
-    "predictors",
-    multiple=True,
-    type=click.Choice(registry.names()),
-    help=f"A predictor to run (repeatable). Default: {', '.join(registry.DEFAULT)}.",
-)
+@predictor_option
 @parallel_options
 @click.option(
     "--db",
@@ -113,10 +81,10 @@ def _programs(values: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
 )
 def run(
     source_package: str,
-    programs: tuple[str, ...],
-    releases: str,
-    mode: str,
+    releases: tuple[str, ...],
     cache: Path | None,
+    programs: tuple[tuple[str, str], ...],
+    mode: str,
     out: Path | None,
     predictors: tuple[str, ...],
     scheduler: str | None,
@@ -143,15 +111,12 @@ def run(
         except SmokeConfigError as exc:
             raise click.UsageError(str(exc)) from None
 
-    rels = tuple(r.strip() for r in releases.split(",") if r.strip())
-    if not rels:
-        raise click.UsageError("--releases: no release given")
     config = RunConfig(
         source=source_package,
         out=out or Path("out") / source_package,
-        releases=rels,
+        releases=releases,
         modes=parse_modes(mode),
-        programs=_programs(programs),
+        programs=programs,
         predictors=tuple(dict.fromkeys(predictors)) or registry.DEFAULT,
         cache=cache,
         validate=not no_validate,
