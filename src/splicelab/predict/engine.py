@@ -5,6 +5,10 @@ splices (every binary, every dependency its closure loads, every other build of 
 ``splicelab.splices``), sorts them, and runs the predictors on each, yielding :class:`Record` objects
 in that order.
 
+``predict_groups(groups, names)`` predicts explicit splices in several worlds at once (each
+:class:`Group`: its artifacts, its ld.so configuration, its splice keys), as the Debian families need
+(one world per system release, see ``splicelab.predict.families``).
+
 The work runs through the ``splicelab.parallel`` seam: the splices travel as small index tuples, the
 artifacts once as the partition context, and each worker builds its world and predictors once per run.
 Workers send back predictions only; the records are assembled here, so a Dask run yields exactly what an
