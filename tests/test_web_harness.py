@@ -190,7 +190,7 @@ def synthetic_entries(
     n_rows: int, n_cols: int, package: str = "bigpkg", seed: int = 7
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """n_rows binaries x n_cols replacements of ``libdep`` (loader and symbols verdicts, a block
-    pattern with noise, missing symbols as reasons) and outcomes for every 10th splice."""
+    pattern with noise, missing symbols as reasons) and outcomes for every 7th splice."""
     rng = random.Random(seed)
     entries, outcomes = [], []
     original = ref("libdep", "1.0", "o" * 32)
@@ -215,7 +215,7 @@ def synthetic_entries(
                     "predictors": preds,
                 }
             )
-            if (i * n_cols + j) % 10 == 0:
+            if (i * n_cols + j) % 7 == 0:
                 outcomes.append(
                     {
                         "binary": binary,

@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql.elements import ColumnElement
 
 from splicelab.evaluate import evaluate
+from splicelab.predict.base import Prediction as PredictionObject
 from splicelab.report.grid import Grid, build_grid
 from splicelab.server.views import version_key
 from splicelab.store.models import Outcome, Prediction
@@ -79,9 +80,25 @@ _COLUMNS = (
 _NO_REASONS = ("[]", "", None)
 
 
-def prediction_entries(session: Session, *where: ColumnElement[bool]) -> list[dict[str, Any]]:
-    """The predictions.json entries of the rows matching ``where``, in upload order."""
+def prediction_entries(
+    session: Session, *where: ColumnElement[bool], as_objects: bool = False
+) -> list[dict[str, Any]]:
+    """The predictions.json entries of the rows matching ``where``, in upload order.
+
+    With ``as_objects`` each predictor's verdict is a :class:`splicelab.predict.base.Prediction`
+    (what :func:`~splicelab.report.grid.build_grid` takes as it is), one object for equal verdicts
+    with equal reasons (most splices "work" for no reason: they share one)."""
     entries: dict[tuple[str, str, str, str], dict[str, Any]] = {}
+    shared: dict[tuple[str, str | None], PredictionObject] = {}
+    refs: dict[tuple[str, ...], dict[str, Any]] = {}  # one reference per artifact (and file)
+
+    def ref(package: str, version: str, ident: str, file: str | None = None) -> dict[str, Any]:
+        key = (package, version, ident, file or "")
+        found = refs.get(key)
+        if found is None:
+            found = refs[key] = _ref(package, version, ident, **({"file": file} if file is not None else {}))
+        return found
+
     stmt = select(*_COLUMNS).where(*where).order_by(_T.id)
     for row in session.connection().execute(stmt):
         bid, bpkg, bver, bfile, dep, oid, rid, rpkg, rver, predictor, verdict, reasons = row
@@ -90,14 +107,23 @@ def prediction_entries(session: Session, *where: ColumnElement[bool]) -> list[di
         if e is None:
             opkg, _, rest = oid.partition("@")
             e = entries[key] = {
-                "binary": _ref(bpkg, bver, bid, file=bfile),
+                "binary": ref(bpkg, bver, bid, bfile),
                 "dependency": dep,
-                "original": _ref(opkg, rest.rsplit("/", 1)[0], oid) if oid else None,
-                "replacement": _ref(rpkg, rver, rid),
+                "original": ref(opkg, rest.rsplit("/", 1)[0], oid) if oid else None,
+                "replacement": ref(rpkg, rver, rid),
                 "predictors": {},
             }
-        parsed = [] if reasons in _NO_REASONS else orjson.loads(reasons)
-        e["predictors"][predictor] = {"verdict": verdict, "reasons": parsed or []}
+        if as_objects:
+            p = shared.get((verdict, reasons))
+            if p is None:
+                parsed = [] if reasons in _NO_REASONS else orjson.loads(reasons) or []
+                p = shared[(verdict, reasons)] = PredictionObject.from_dict(
+                    {"verdict": verdict, "reasons": parsed}
+                )
+            e["predictors"][predictor] = p
+        else:
+            parsed = [] if reasons in _NO_REASONS else orjson.loads(reasons)
+            e["predictors"][predictor] = {"verdict": verdict, "reasons": parsed or []}
     return list(entries.values())
 
 
@@ -115,6 +141,13 @@ def outcome_entries(session: Session, *where: ColumnElement[bool]) -> list[dict[
         doc["class"] = cls
         out.append(doc)
     return out
+
+
+def data_stamp(session: Session) -> tuple[Any, ...]:
+    """Changes whenever predictions or outcomes are written: their counts and newest write times."""
+    p = session.execute(select(func.count(Prediction.id), func.max(Prediction.updated_at))).one()
+    o = session.execute(select(func.count(Outcome.id), func.max(Outcome.updated_at))).one()
+    return (*p, *o)
 
 
 # --- the heatmap ------------------------------------------------------------------------------------------
@@ -144,7 +177,7 @@ def package_grid(session: Session, package: str, role: str = "binary") -> Grid:
     binary whose dependency ``package`` was swapped x the replacements (``role="dependency"``)."""
     p_where, o_where = _filters(package, role)
     return build_grid(
-        prediction_entries(session, p_where),
+        prediction_entries(session, p_where, as_objects=True),
         outcome_entries(session, o_where),
         where=f"database predictions of {package}",
         outcomes_where=f"database outcomes of {package}",

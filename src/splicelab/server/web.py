@@ -16,6 +16,7 @@ served from ``/assets/report/``; clicking a cell opens its splice page. The app 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import cache
 from importlib import resources
 from pathlib import Path
@@ -30,6 +31,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader
 from splicelab.report import html as report_html
 from splicelab.server import splice_views, views
 from splicelab.server.deps import allow_read, get_db
+from splicelab.server.page_cache import PageCache
 from splicelab.store.models import User
 
 router = APIRouter(include_in_schema=False)
@@ -82,8 +84,12 @@ def templates() -> Environment:
     return env
 
 
+def page_text(template: str, **context: Any) -> str:
+    return templates().get_template(template).render(**context)
+
+
 def render(template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    return HTMLResponse(templates().get_template(template).render(**context), status_code=status)
+    return HTMLResponse(page_text(template, **context), status_code=status)
 
 
 def not_found(message: str, **context: Any) -> HTMLResponse:
@@ -100,31 +106,46 @@ def index(request: Request, _: User | None = Depends(allow_read)) -> HTMLRespons
     return render("index.html", packages=rows, nav="packages")
 
 
+def cached(request: Request, key: tuple[Any, ...], render: Callable[[], str]) -> HTMLResponse:
+    """A page built from predictions and outcomes, rendered again only when they changed."""
+    db = get_db(request)
+    with db.session() as session:
+        stamp = splice_views.data_stamp(session)
+    pages: PageCache = request.app.state.web_pages
+    return HTMLResponse(pages.get_or_render((str(db.url), stamp, *key), render))
+
+
 @router.get("/packages/{name:path}/heatmap", response_class=HTMLResponse)
 def package_heatmap(
     name: str, request: Request, role: str | None = None, _: User | None = Depends(allow_read)
 ) -> HTMLResponse:
-    with get_db(request).session() as session:
+    db = get_db(request)
+    with db.session() as session:
         if not views.package_exists(session, name):
             return not_found(f"No package named {name!r} is known here.")
         role = role if role in splice_views.ROLES else splice_views.default_role(session, name)
-        counts = {r: splice_views.count_splices(session, name, r) for r in splice_views.ROLES}
-        data = None
-        if 0 < counts[role] <= splice_views.MAX_GRID_SPLICES:
-            grid = splice_views.package_grid(session, name, role)
-            title = f"{name}: splices of its binaries" if role == "binary" else f"{name}: splices of {name}"
-            data = report_html.build_payload(grid, title=title)
-    return render(
-        "package_heatmap.html",
-        name=name,
-        role=role,
-        counts=counts,
-        too_many=counts[role] > splice_views.MAX_GRID_SPLICES,
-        limit=splice_views.MAX_GRID_SPLICES,
-        payload=report_html.payload_script(data) if data else None,
-        p=data,
-        tab="heatmap",
-    )
+    chosen = role
+
+    def render() -> str:
+        with db.session() as session:
+            counts = {r: splice_views.count_splices(session, name, r) for r in splice_views.ROLES}
+            data = None
+            if 0 < counts[chosen] <= splice_views.MAX_GRID_SPLICES:
+                grid = splice_views.package_grid(session, name, chosen)
+                what = "splices of its binaries" if chosen == "binary" else f"splices of {name}"
+                data = report_html.build_payload(grid, title=f"{name}: {what}")
+        return page_text(
+            "package_heatmap.html",
+            name=name,
+            role=chosen,
+            counts=counts,
+            too_many=counts[chosen] > splice_views.MAX_GRID_SPLICES,
+            limit=splice_views.MAX_GRID_SPLICES,
+            payload=report_html.payload_script(data) if data else None,
+            tab="heatmap",
+        )
+
+    return cached(request, ("heatmap", name, role), render)
 
 
 @router.get("/packages/{name:path}/splice", response_class=HTMLResponse)
@@ -177,9 +198,12 @@ def package_page(
 def scoreboard_page(
     request: Request, package: str | None = None, _: User | None = Depends(allow_read)
 ) -> HTMLResponse:
-    with get_db(request).session() as session:
-        board = splice_views.scoreboard(session, package or None)
-    return render("scoreboard.html", b=board, package=package or None, nav="scoreboard")
+    def render() -> str:
+        with get_db(request).session() as session:
+            board = splice_views.scoreboard(session, package or None)
+        return page_text("scoreboard.html", b=board, package=package or None, nav="scoreboard")
+
+    return cached(request, ("scoreboard", package or None), render)
 
 
 @router.get("/builds/{build_id}", response_class=HTMLResponse)
@@ -208,5 +232,6 @@ def report_asset(name: str) -> Response:
 
 def setup(app: FastAPI) -> None:
     """Mount the web UI on ``app``: the pages, ``/static`` (the web's own CSS and JS)."""
+    app.state.web_pages = PageCache()
     app.include_router(router)
     app.mount("/static", StaticFiles(directory=STATIC), name="web-static")
