@@ -96,7 +96,17 @@ def read_corpus(path: str | os.PathLike[str], relpath: str | None = None) -> Cor
         size = st.st_size
         if size == 0:
             raise ELFError(f"{name}: empty file (0 bytes), not an ELF file")
-        return _Reader(fd, size).corpus(relpath if relpath is not None else name)
+        # Tens of thousands of new tuples and Symbols would trigger cyclic-GC passes over them (a tenth
+        # of the time, more on big libraries); they form no cycles, so collection waits until the
+        # corpus is built (and, when the caller drops it at once, never has to look at them).
+        pause_gc = gc.isenabled()
+        if pause_gc:
+            gc.disable()
+        try:
+            return _Reader(fd, size).corpus(relpath if relpath is not None else name)
+        finally:
+            if pause_gc:
+                gc.enable()
     except _Defect as exc:
         raise ELFError(f"{name}: {exc}") from None
     except OSError as exc:
@@ -181,6 +191,7 @@ class _Reader:
         self.size = size
         self.machine = 0
         self.strtabs: dict[tuple[int, int], _StringTable] = {}
+        self.first_of_type: dict[int, tuple[int, ...]] = {}
 
     # --- raw access ------------------------------------------------------------------------------------
 
@@ -306,12 +317,12 @@ class _Reader:
         table = self.read(shoff, shnum * shentsize, f"section header table ({shnum} entries)")
         unpack = L.shdr.unpack_from
         self.sections = [unpack(table, i * shentsize) for i in range(shnum)]
+        for sh in reversed(self.sections):
+            self.first_of_type[sh[1]] = sh
 
-    def _section(self, sh_type: int) -> tuple[int, tuple[int, ...]] | None:
-        for i, sh in enumerate(self.sections):
-            if sh[1] == sh_type:
-                return i, sh
-        return None
+    def _section(self, sh_type: int) -> tuple[int, ...] | None:
+        """The first section header of type ``sh_type``."""
+        return self.first_of_type.get(sh_type)
 
     def _linked_strtab(self, sh: tuple[int, ...], what: str) -> _StringTable:
         link = sh[6]
@@ -347,9 +358,8 @@ class _Reader:
         L = self.L
         dyn = _Dynamic()
         strtab_section: tuple[int, ...] | None = None
-        found = self._section(S.SHT_DYNAMIC) if self.sections else None
-        if found is not None:
-            sh = found[1]
+        sh = self._section(S.SHT_DYNAMIC)
+        if sh is not None:
             if sh[1] == S.SHT_NOBITS or sh[5] == 0:
                 return dyn  # a debug-info file: the dynamic section's bytes are not here
             region = _Region(sh[4], sh[5])
@@ -416,9 +426,8 @@ class _Reader:
         sym_size = L.sym.size
 
         # .dynsym: where, how many, which string table
-        found = self._section(S.SHT_DYNSYM) if self.sections else None
-        if found is not None:
-            sh = found[1]
+        sh = self._section(S.SHT_DYNSYM)
+        if sh is not None:
             if sh[1] == S.SHT_NOBITS or sh[5] == 0:
                 return (), (), ()
             entsize = sh[9]
@@ -523,9 +532,9 @@ class _Reader:
         return top + 1
 
     def _versym(self, tags: dict[int, int], nsyms: int) -> array[int]:
-        found = self._section(S.SHT_GNU_VERSYM) if self.sections else None
-        if found is not None and found[1][1] != S.SHT_NOBITS:
-            offset, avail = found[1][4], found[1][5]
+        sh = self._section(S.SHT_GNU_VERSYM)
+        if sh is not None and sh[1] != S.SHT_NOBITS:
+            offset, avail = sh[4], sh[5]
         elif S.DT_VERSYM in tags:
             region = self.vaddr_region(tags[S.DT_VERSYM], "DT_VERSYM")
             offset, avail = region.offset, region.size
@@ -542,9 +551,8 @@ class _Reader:
         self, sh_type: int, dt_addr: int, dt_num: int, tags: dict[int, int], what: str
     ) -> tuple[_Window, int, _StringTable] | None:
         """(table bytes, entry count, string table) of .gnu.version_d/_r, from sections or DT_*."""
-        found = self._section(sh_type) if self.sections else None
-        if found is not None:
-            sh = found[1]
+        sh = self._section(sh_type)
+        if sh is not None:
             if sh[1] == S.SHT_NOBITS or sh[5] == 0:
                 return None
             return _Window(self, sh[4], sh[5], what, sh[5]), sh[7], self._linked_strtab(sh, what)
@@ -652,19 +660,8 @@ def _build_symbols(
     versym: array[int] | None,
     versions: dict[int, tuple[str, bool, str | None]],
 ) -> tuple[Symbol, ...]:
-    """Decode the ``.dynsym`` bytes ``raw`` (null symbol included) into Symbols.
-
-    Tens of thousands of new tuples and objects would trigger several cyclic-GC passes over them (a
-    quarter of the time on a big library); they form no cycles, so collection waits until they are built.
-    """
-    pause_gc = gc.isenabled()
-    if pause_gc:
-        gc.disable()
-    try:
-        return _decode_symbols(raw, layout, strtab, versym, versions)
-    finally:
-        if pause_gc:
-            gc.enable()
+    """Decode the ``.dynsym`` bytes ``raw`` (null symbol included) into Symbols."""
+    return _decode_symbols(raw, layout, strtab, versym, versions)
 
 
 def _symbol_columns(raw: bytes, layout: S.Layout) -> list[Sequence[int]]:
