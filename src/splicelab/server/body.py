@@ -7,12 +7,20 @@ from typing import Any
 
 import orjson
 from fastapi import Request
+from starlette.requests import ClientDisconnect
 
 from splicelab.server.errors import ApiError
 
 
+async def raw_body(request: Request) -> bytes:
+    try:
+        return await request.body()
+    except ClientDisconnect:  # nobody is left to answer; end the request quietly
+        raise ApiError(400, "client disconnected before sending the whole body") from None
+
+
 async def json_body(request: Request, code: int = 400) -> Any:
-    body = await request.body()
+    body = await raw_body(request)
     if not body.strip():
         raise ApiError(code, "body: empty; expected a JSON document")
     try:
@@ -25,7 +33,7 @@ async def items_body(request: Request, code: int = 422) -> list[Any]:
     """A list of documents: a JSON array, one JSON object, or JSON lines."""
     content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if content_type in ("application/x-ndjson", "application/jsonl", "application/jsonlines"):
-        body = await request.body()
+        body = await raw_body(request)
         items = []
         for n, line in enumerate(body.splitlines(), 1):
             if line.strip():

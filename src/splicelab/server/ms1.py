@@ -113,8 +113,12 @@ async def new_build(request: Request, user: User = Depends(require_user)) -> JSO
     def work(session: Session) -> tuple[dict[str, Any], bool, bool]:
         spec = specs.find_by_hash(session, data["full_hash"])
         if spec is None and nodes:
-            specs.import_nodes(session, nodes, spack_version)
-            spec = specs.find_by_hash(session, data["full_hash"])
+            root, _ = specs.import_nodes(session, nodes, spack_version)
+            spec = (
+                root
+                if data["full_hash"] in (root.full_hash, root.hash)
+                else specs.find_by_hash(session, data["full_hash"])
+            )
         if spec is None:
             raise BuildError(
                 f"The spec with full hash {data['full_hash']} and spack version {spack_version} "

@@ -38,8 +38,7 @@ class BuildError(ValueError):
 
 def environment(session: Session, fields: Mapping[str, str]) -> tuple[BuildEnvironment, bool]:
     key = {k: str(fields[k]) for k in ENVIRONMENT_FIELDS}
-    existed = session.scalar(select(BuildEnvironment.id).filter_by(**key)) is not None
-    return get_or_create(session, BuildEnvironment, key), not existed
+    return get_or_create(session, BuildEnvironment, key)
 
 
 def get_build(
@@ -51,8 +50,7 @@ def get_build(
 ) -> tuple[Build, bool, bool]:
     """The build of ``spec`` in the environment (created if new); returns (build, created, env created)."""
     env, env_created = environment(session, env_fields)
-    existed = session.scalar(select(Build.id).filter_by(spec_id=spec.id, environment_id=env.id)) is not None
-    build = get_or_create(
+    build, created = get_or_create(
         session,
         Build,
         {"spec_id": spec.id, "environment_id": env.id},
@@ -61,7 +59,7 @@ def get_build(
     if tags:
         upsert(session, BuildTag, [{"build_id": build.id, "tag": t} for t in tags], ["build_id", "tag"])
         session.expire(build, ["tags"])
-    return build, not existed, env_created
+    return build, created, env_created
 
 
 def parse_tags(value: Any) -> list[str]:
@@ -126,13 +124,14 @@ def set_phase(session: Session, build: Build, name: str, status: str, output: st
         raise BuildError(f"status: {status!r} is not one of {', '.join(PHASE_STATUSES)}", 400)
     if output is not None and not isinstance(output, str):
         raise BuildError("output: expected a string", 400)
-    return get_or_create(
+    phase, _ = get_or_create(
         session,
         BuildPhase,
         {"build_id": build.id, "name": name},
         {"status": status, "output": output, "updated_at": utcnow()},
         update=("status", "output", "updated_at"),
     )
+    return phase
 
 
 def describe(build: Build) -> dict[str, Any]:

@@ -78,7 +78,9 @@ def make_engine(url: str | URL, *, echo: bool = False) -> Engine:
         )
         _configure_sqlite(engine)
         return engine
-    return create_engine(u, echo=echo, pool_size=8, max_overflow=16, pool_pre_ping=True)
+    # No pre-ping (a round trip per checkout): a connection found dead fails its transaction, which
+    # Database.write runs again on a fresh one.
+    return create_engine(u, echo=echo, pool_size=8, max_overflow=16, pool_recycle=3600)
 
 
 def _configure_sqlite(engine: Engine) -> None:
@@ -101,6 +103,8 @@ def _configure_sqlite(engine: Engine) -> None:
 
 def _transient(exc: DBAPIError) -> bool:
     """A failure worth retrying the whole transaction for (deadlock, serialization, lock timeout)."""
+    if exc.connection_invalidated:
+        return True
     code = getattr(exc.orig, "sqlstate", None)
     if code in ("40001", "40P01", "55P03"):
         return True

@@ -62,16 +62,27 @@ def _stub(name: str, full_hash: str) -> dict[str, Any]:
 
 
 def import_nodes(session: Session, nodes: Sequence[SpecNode], spack_version: str = "") -> tuple[Spec, bool]:
-    """Store every node and edge; returns the root spec and whether it was new."""
+    """Store every node and edge; returns the root spec and whether it was new.
+
+    Rows already complete are not written again (an UPDATE would lock them, and a dependency shared
+    by many specs is exactly the row every concurrent upload would then queue on).
+    """
     root_hash = nodes[0].full_hash
-    existed = session.scalar(select(Spec.id).where(Spec.full_hash == root_hash)) is not None
+    hashes = {n.full_hash for n in nodes} | {e.hash for n in nodes for e in n.dependencies}
+    stored = dict(
+        session.execute(select(Spec.full_hash, Spec.version).where(Spec.full_hash.in_(hashes))).all()
+    )
+    complete = {h for h, version in stored.items() if version}  # a stub has no version yet
     known = {n.full_hash for n in nodes}
-    stubs = [_stub(e.name, e.hash) for n in nodes for e in n.dependencies if e.hash not in known]
+    stubs = [
+        _stub(e.name, e.hash) for n in nodes for e in n.dependencies if e.hash not in known | stored.keys()
+    ]
     if stubs:
         upsert(session, Spec, stubs, ["full_hash"])
-    upsert(session, Spec, [_row(n, spack_version) for n in nodes], ["full_hash"], update=_DESCRIPTIVE)
-    hashes = {(n.full_hash,) for n in nodes} | {(e.hash,) for n in nodes for e in n.dependencies}
-    ids = ids_by_key(session, Spec, ["full_hash"], hashes)
+    fresh = [n for n in nodes if n.full_hash not in complete]
+    if fresh:
+        upsert(session, Spec, [_row(n, spack_version) for n in fresh], ["full_hash"], update=_DESCRIPTIVE)
+    ids = ids_by_key(session, Spec, ["full_hash"], [(h,) for h in hashes])
     edges = [
         {
             "spec_id": ids[(n.full_hash,)],
@@ -79,14 +90,14 @@ def import_nodes(session: Session, nodes: Sequence[SpecNode], spack_version: str
             "types": list(e.types),
             "virtuals": list(e.virtuals),
         }
-        for n in nodes
+        for n in fresh
         for e in n.dependencies
     ]
     if edges:
         upsert(session, SpecDependency, edges, ["spec_id", "dependency_id"], update=("types", "virtuals"))
     root = session.get(Spec, ids[(root_hash,)], populate_existing=True)
     assert root is not None
-    return root, not existed
+    return root, root_hash not in complete
 
 
 def find_by_hash(session: Session, value: str) -> Spec | None:

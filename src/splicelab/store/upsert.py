@@ -6,6 +6,7 @@ SELECT-then-INSERT in Python, that decides which of two identical requests creat
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, TypeVar
 
@@ -17,17 +18,8 @@ from splicelab.store.models import Base
 
 M = TypeVar("M", bound=Base)
 
-# Rows per statement: stays under SQLite's bound-parameter limit for our widest tables.
+# Rows per executemany call (SQLAlchemy batches them into multi-row INSERTs itself).
 CHUNK = 500
-
-
-def _insert(session: Session, model: type[Base]) -> Any:
-    name = session.get_bind().dialect.name
-    if name == "postgresql":
-        return postgresql.insert(model)
-    if name == "sqlite":
-        return sqlite.insert(model)
-    raise RuntimeError(f"unsupported database dialect {name!r}")  # pragma: no cover
 
 
 def _dedupe(rows: Iterable[Mapping[str, Any]], keys: Sequence[str]) -> list[dict[str, Any]]:
@@ -48,24 +40,45 @@ def upsert(
 ) -> int:
     """Insert ``rows``; on a conflict on ``keys`` keep the row (``update`` empty) or overwrite ``update``.
 
-    Returns the number of distinct rows sent.
+    Every row must carry the same columns. The statement's shape depends only on the model, the keys
+    and the updated columns, so it is compiled once and then served from SQLAlchemy's cache; the rows
+    go as one executemany. Returns the number of distinct rows sent.
     """
     unique = _dedupe(rows, keys)
+    if not unique:
+        return 0
     names = _column_names(model)
+    stmt = _statement(session.get_bind().dialect.name, model, tuple(keys), tuple(update))
     for start in range(0, len(unique), CHUNK):
         chunk = [{names[k]: v for k, v in row.items()} for row in unique[start : start + CHUNK]]
-        stmt = _insert(session, model).values(chunk)
-        index = [names[k] for k in keys]
-        if update:
-            stmt = stmt.on_conflict_do_update(
-                index_elements=index, set_={names[c]: stmt.excluded[names[c]] for c in update}
-            )
-        else:
-            stmt = stmt.on_conflict_do_nothing(index_elements=index)
-        session.execute(stmt)
+        session.execute(stmt, chunk)
     return len(unique)
 
 
+@functools.cache
+def _statement(
+    dialect: str, model: type[Base], keys: tuple[str, ...], update: tuple[str, ...], returning: bool = False
+) -> Any:
+    names = _column_names(model)
+    table = model.__table__
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table)
+    elif dialect == "sqlite":
+        stmt = sqlite.insert(table)
+    else:  # pragma: no cover
+        raise RuntimeError(f"unsupported database dialect {dialect!r}")
+    index = [names[k] for k in keys]
+    if update:
+        stmt = stmt.on_conflict_do_update(
+            index_elements=index, set_={names[c]: stmt.excluded[names[c]] for c in update}
+        )
+    else:
+        stmt = stmt.on_conflict_do_nothing(index_elements=index)
+    # RETURNING tells whether a row was written (DO NOTHING returns none); drivers' rowcount does not.
+    return stmt.returning(*table.primary_key.columns) if returning else stmt
+
+
+@functools.cache
 def _column_names(model: type[Base]) -> dict[str, str]:
     """Attribute name -> column name (they differ where a column name is a reserved word)."""
     return {attr: col.name for attr, col in inspect(model).columns.items()}
@@ -92,10 +105,16 @@ def get_or_create(
     key: Mapping[str, Any],
     values: Mapping[str, Any] | None = None,
     update: Sequence[str] = (),
-) -> M:
-    """The row of ``model`` with ``key``, created from ``key | values`` when missing; ``update`` names
-    the columns of ``values`` that overwrite an existing row."""
-    row = {**key, **(values or {})}
-    upsert(session, model, [row], list(key), update)
-    obj = session.scalars(select(model).filter_by(**key).execution_options(populate_existing=True)).one()
-    return obj
+) -> tuple[M, bool]:
+    """The row of ``model`` with ``key`` and whether this call created it (from ``key | values`` when
+    missing); ``update`` names the columns of ``values`` that overwrite an existing row."""
+    query = select(model).filter_by(**key).execution_options(populate_existing=True)
+    if not update:  # the common case, a row that exists: one SELECT
+        found = session.scalars(query).one_or_none()
+        if found is not None:
+            return found, False
+    names = _column_names(model)
+    stmt = _statement(session.get_bind().dialect.name, model, tuple(key), tuple(update), returning=True)
+    row = {names[k]: v for k, v in {**key, **(values or {})}.items()}
+    written = session.execute(stmt, row).first() is not None
+    return session.scalars(query).one(), written and not update
