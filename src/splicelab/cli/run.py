@@ -154,7 +154,11 @@ def run(
 def _print_scores(console: Console, header: tuple[str, ...], rows: list[list[Any]]) -> None:
     if not rows:
         return
-    table = Table(title="Predictors against real outcomes (run-time failures apart)", box=box.SIMPLE_HEAD)
+    table = Table(
+        title="Predictors against real outcomes (run-time failures apart)",
+        box=box.SIMPLE_HEAD,
+        pad_edge=False,
+    )
     shown = [i for i, col in enumerate(header) if col not in ("judged", "unmatched")]
     for i in shown:
         col = header[i].replace("run-time failures", "run-time")
