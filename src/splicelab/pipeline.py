@@ -82,7 +82,7 @@ class RunConfig:
     validate: bool = True
     db_url: str | None = None  # None: the database `splicelab serve` uses by default
     store: bool = True
-    jobs: int = 2  # splices performed side by side
+    jobs: int = 2  # splices performed side by side (per Dask worker, when there are workers)
     timeout: float = 10.0  # seconds per smoke command
     smoke: Path | None = None  # smoke commands added to (or replacing) the built-in ones
     report: bool = True  # draw the heatmaps and write the HTML reports
@@ -137,7 +137,8 @@ def parse_modes(text: str) -> tuple[str, ...]:
 def run(
     config: RunConfig, *, reporter: Reporter | None = None, executor: Executor | None = None
 ) -> RunResult:
-    """Run every stage on ``config``; ``executor`` runs the predictions (default: in-process)."""
+    """Run every stage on ``config``; ``executor`` runs the predictions and the splices (default:
+    in-process; Dask workers must see the Debian cache at the same path)."""
     rep = reporter or _Silent()
     result = RunResult(config)
     config.out.mkdir(parents=True, exist_ok=True)
@@ -262,7 +263,7 @@ def _write_matrix(entries: Sequence[Mapping[str, Any]], predictors: Sequence[str
     write_matrix(entries, "loader" if "loader" in predictors else predictors[0], path)
 
 
-def _validate(result: RunResult, rep: Reporter, _executor: Executor | None) -> str:
+def _validate(result: RunResult, rep: Reporter, executor: Executor | None) -> str:
     from splicelab.validate import load_smoke, namespaces_available, validate
     from splicelab.validate.debian import debian_jobs
 
@@ -282,7 +283,9 @@ def _validate(result: RunResult, rep: Reporter, _executor: Executor | None) -> s
         )
     path = c.out / "outcomes.json"
     try:
-        for o in validate(jobs, smoke=smoke, workers=c.jobs, timeout=c.timeout, isolate=isolate):
+        for o in validate(
+            jobs, smoke=smoke, workers=c.jobs, timeout=c.timeout, isolate=isolate, executor=executor
+        ):
             result.outcomes.append(o)
             rep.advance("validate", 1, f"{o.get('program_release')} with {o.get('library_release')}")
     finally:  # what was performed is kept, even when a later splice raised

@@ -121,7 +121,6 @@ def run(
         cache=cache,
         validate=not no_validate,
         db_url=db_url,
-        jobs=workers or 2,
         smoke=smoke,
     )
     console = Console(stderr=True, highlight=False)
