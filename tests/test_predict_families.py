@@ -127,9 +127,11 @@ def test_loader_reasons_name_what_the_real_loader_named(pairs: list[tuple[dict, 
     assert checked == {"undefined-symbol", "soname-not-found", "glibc-library", "dependency"}
 
 
-def test_a_dask_cluster_predicts_the_same(dset: DebianSet, predictions: list[FamilyPrediction]) -> None:
+def test_a_dask_cluster_predicts_the_same(
+    dset: DebianSet, predictions: list[FamilyPrediction], dask_cluster: tuple[str, list]
+) -> None:
     mine = [p.to_dict() for p in predictions if p.splice.source == "curl"]
-    with DaskExecutor(workers=2) as executor:
+    with DaskExecutor(scheduler=dask_cluster[0]) as executor:
         remote = [p.to_dict() for p in predict_families(dset, ["loader", "symbols"], sources=["curl"],
                                                         executor=executor)]  # fmt: skip
     assert remote == mine and len(mine) == 32
