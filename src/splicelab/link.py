@@ -239,15 +239,15 @@ class LibraryFile:
     relpath: str
     corpus: Corpus
     path: str  # absolute, where the file lies now
+    # the name other objects know it by: its soname, else its file name
+    role: str = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "role", self.corpus.soname or os.path.basename(self.relpath))
 
     @property
     def dir(self) -> str:
         return os.path.dirname(self.path)
-
-    @property
-    def role(self) -> str:
-        """The name other objects know it by: its soname, else its file name."""
-        return self.corpus.soname or os.path.basename(self.relpath)
 
     def __repr__(self) -> str:
         owner = self.artifact.short_id if self.artifact is not None else "ld.so"
@@ -262,7 +262,6 @@ class LoadedObject:
     loader: int | None  # position of the object whose NEEDED loaded it; None for the root
     name: str  # the NEEDED entry it was found by (the root: its relative path)
     replaced: bool = False  # comes from a replacement artifact of a splice
-    shown: str = field(init=False, repr=False, compare=False)  # the path as ld.so's messages name it
 
     @property
     def artifact(self) -> Artifact | None:
@@ -284,13 +283,14 @@ class LoadedObject:
     def role(self) -> str:
         return self.file.role
 
-    def __post_init__(self) -> None:
-        # The path as ld.so names it in messages: the directory it was found in and the NEEDED name
-        # (``lib/libpng16.so.16``), relative to its artifact's root.
+    @property
+    def shown(self) -> str:
+        """The path as ld.so names it in messages: the directory it was found in and the NEEDED name
+        (``lib/libpng16.so.16``), relative to its artifact's root."""
         rel = self.file.relpath
         if self.loader is not None and "/" not in self.name and self.file.artifact is not None:
             rel = os.path.join(os.path.dirname(rel), self.name)
-        object.__setattr__(self, "shown", rel)
+        return rel
 
 
 @dataclass(frozen=True, slots=True)
@@ -550,16 +550,22 @@ def _subsumed(
 
 
 def _version_problems(obj: LoadedObject, ix: SymbolIndex, file: str, version: str) -> list[Problem]:
-    users = ix.users(file, version) or [None]
+    """One problem per missing version node, as ld.so reports it; ``symbol`` is the first import (by
+    name) that uses the node, the detail names a few more."""
+    users = ix.users(file, version)
+    detail = f"required by {obj.shown}"
+    if len(users) > 1:
+        more = ", ".join(users[1:4]) + (f" and {len(users) - 4} more" if len(users) > 4 else "")
+        detail += f"; also used by {more}"
     return [
         _problem(
             MISSING_VERSION,
             obj,
-            symbol=sym,
+            symbol=users[0] if users else None,
             version=version,
             library=file,
+            detail=detail,
         )
-        for sym in users
     ]
 
 
@@ -759,6 +765,7 @@ class World:
         self._baselines: OrderedDict[tuple[int, str], _Baseline] = OrderedDict()
         self._definers: dict[str, list[LibraryFile]] | None = None
         self._indexes: dict[int, tuple[Corpus, SymbolIndex]] = {}
+        self._basenames: dict[str, str] = {}
         self._lost_cache: dict[tuple[int, int], tuple[frozenset[tuple[str, str]], frozenset[str]]] = {}
         self._unprovided_cache: dict[tuple[int, str | None, int], frozenset[tuple[str, str]]] = {}
         self._resized_cache: dict[tuple[int, int], frozenset[str]] = {}
@@ -1026,9 +1033,15 @@ class World:
     ) -> LibraryFile | None:
         """The file a NEEDED entry of ``objects[loader]`` loads, when no loaded object matches it."""
         interp = objects[0].corpus.interpreter
-        if name in INTERPRETER_SONAMES or (interp and name == os.path.basename(interp)):
+        if name in INTERPRETER_SONAMES or (interp and name == self._basename(interp)):
             return self.rtld(interp, replace)
         return self._find(name, objects, loader, replace)
+
+    def _basename(self, path: str) -> str:
+        hit = self._basenames.get(path)
+        if hit is None:
+            hit = self._basenames[path] = os.path.basename(path)
+        return hit
 
     # -- closures --
 
