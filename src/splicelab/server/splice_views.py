@@ -100,7 +100,7 @@ def prediction_entries(
         return found
 
     stmt = select(*_COLUMNS).where(*where).order_by(_T.id)
-    for row in session.connection().execute(stmt):
+    for row in session.connection().execute(stmt).all():
         bid, bpkg, bver, bfile, dep, oid, rid, rpkg, rver, predictor, verdict, reasons = row
         key = (bid, bfile, oid, rid)
         e = entries.get(key)
