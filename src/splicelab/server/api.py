@@ -24,6 +24,7 @@ from splicelab.corpus import CorpusFormatError
 from splicelab.server.body import items_body
 from splicelab.server.deps import allow_read, get_db, require_user
 from splicelab.server.errors import ApiError
+from splicelab.server.params import NO_NUL, Filter, Name, RowId
 from splicelab.server.schemas import json_body as body_doc
 from splicelab.server.schemas import list_or_one
 from splicelab.store import analysis, artifacts, builds, corpora, outcomes, predictions, specs
@@ -37,8 +38,7 @@ router = APIRouter(prefix="/api/v1", tags=["api v1"])
 
 T = TypeVar("T")
 Limit = Annotated[int, Query(ge=1, le=1000, description="page size")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
-Filter = Annotated[str | None, Query(max_length=400)]
+Offset = Annotated[int, Query(ge=0, le=10**9, description="rows to skip")]
 _FORMAT_ERRORS = (CorpusFormatError, ArtifactFormatError, PredictionFormatError, OutcomeFormatError)
 
 
@@ -166,15 +166,13 @@ def _with_files(session: Session, items: list[Artifact], files: str) -> list[dic
     if files == "full":
         docs: dict[int, Any] = corpora.documents_by_id(session, corpus_ids)
     else:
-        docs = dict(
-            session.execute(select(Corpus.id, Corpus.digest).where(Corpus.id.in_(corpus_ids))).all()
-        )
+        docs = dict(session.execute(select(Corpus.id, Corpus.digest).where(Corpus.id.in_(corpus_ids))).all())
     return [artifacts.describe(a, {p: docs[cid] for p, cid in by_artifact[a.id].items()}) for a in items]
 
 
 @router.get("/artifacts/{artifact_id}", summary="One artifact, with its files' corpora (Artifact.to_dict)")
 def get_artifact(
-    artifact_id: int,
+    artifact_id: RowId,
     request: Request,
     files: Literal["none", "digests", "full"] = "full",
     _: User | None = Depends(allow_read),
@@ -203,7 +201,7 @@ def list_corpora(
 
 
 @router.get("/corpora/{digest}", summary="One corpus document (splicelab.corpus/1) by its SHA-256")
-def get_corpus(digest: str, request: Request, _: User | None = Depends(allow_read)) -> Any:
+def get_corpus(digest: Name, request: Request, _: User | None = Depends(allow_read)) -> Any:
     with get_db(request).session() as session:
         corpus = session.scalar(select(Corpus).where(Corpus.digest == digest))
         if corpus is None:
@@ -253,7 +251,7 @@ def list_outcomes(
     library: Filter = None,
     dependency: Filter = None,
     replacement: Filter = None,
-    outcome_class: Annotated[str | None, Query(alias="class", max_length=50)] = None,
+    outcome_class: Annotated[str | None, Query(alias="class", max_length=50, pattern=NO_NUL)] = None,
     mode: Filter = None,
     method: Filter = None,
     limit: Limit = 100,
@@ -294,7 +292,7 @@ def list_builds(
 
 
 @router.get("/builds/{build_id}", summary="One build, with its phases and analysis results")
-def get_build(build_id: int, request: Request, _: User | None = Depends(allow_read)) -> dict[str, Any]:
+def get_build(build_id: RowId, request: Request, _: User | None = Depends(allow_read)) -> dict[str, Any]:
     with get_db(request).session() as session:
         build = session.get(Build, build_id)
         if build is None:
@@ -327,7 +325,7 @@ def list_specs(
 
 
 @router.get("/specs/{spec_id}", summary="One spec")
-def get_spec(spec_id: int, request: Request, _: User | None = Depends(allow_read)) -> dict[str, Any]:
+def get_spec(spec_id: RowId, request: Request, _: User | None = Depends(allow_read)) -> dict[str, Any]:
     with get_db(request).session() as session:
         spec = session.get(Spec, spec_id)
         if spec is None:

@@ -19,14 +19,40 @@ async def raw_body(request: Request) -> bytes:
         raise ApiError(400, "client disconnected before sending the whole body") from None
 
 
+def _nul_path(value: Any, where: str = "body") -> str | None:
+    """Where in ``value`` a string holds a NUL character (PostgreSQL cannot store one), if anywhere."""
+    if isinstance(value, str):
+        return where if "\x00" in value else None
+    if isinstance(value, dict):
+        for k, v in value.items():
+            found = _nul_path(k, f"{where} key") or _nul_path(v, f"{where}[{k!r}]")
+            if found:
+                return found
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            found = _nul_path(v, f"{where}[{i}]")
+            if found:
+                return found
+    return None
+
+
+def loads(body: bytes, code: int, where: str = "body") -> Any:
+    try:
+        data = orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise ApiError(code, f"{where}: invalid JSON ({exc})") from None
+    if b"\\u0000" in body:  # rare: look for the string that holds it
+        found = _nul_path(data, where)
+        if found:
+            raise ApiError(code, f"{found}: NUL characters are not accepted")
+    return data
+
+
 async def json_body(request: Request, code: int = 400) -> Any:
     body = await raw_body(request)
     if not body.strip():
         raise ApiError(code, "body: empty; expected a JSON document")
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as exc:
-        raise ApiError(code, f"body: invalid JSON ({exc})") from None
+    return loads(body, code)
 
 
 async def items_body(request: Request, code: int = 422) -> list[Any]:
@@ -37,10 +63,7 @@ async def items_body(request: Request, code: int = 422) -> list[Any]:
         items = []
         for n, line in enumerate(body.splitlines(), 1):
             if line.strip():
-                try:
-                    items.append(orjson.loads(line))
-                except orjson.JSONDecodeError as exc:
-                    raise ApiError(code, f"body line {n}: invalid JSON ({exc})") from None
+                items.append(loads(line, code, f"body line {n}"))
         return items
     data = await json_body(request, code)
     if isinstance(data, dict):

@@ -21,6 +21,7 @@ from splicelab import __version__
 from splicelab.server.body import json_body, require_fields
 from splicelab.server.deps import allow_read, get_db, require_user
 from splicelab.server.errors import ApiError
+from splicelab.server.params import Name, RowId
 from splicelab.server.schemas import json_body as body_doc
 from splicelab.server.schemas import ref
 from splicelab.store import analysis, builds, specs, splices
@@ -214,7 +215,7 @@ def _spec(session: Session, spec_id: int) -> Spec:
 
 
 @router.get("/specs/name/{name}/", summary="Every spec of a package")
-def specs_by_name(name: str, request: Request, _: User | None = Depends(allow_read)) -> list[dict[str, Any]]:
+def specs_by_name(name: Name, request: Request, _: User | None = Depends(allow_read)) -> list[dict[str, Any]]:
     with get_db(request).session() as session:
         found = specs.by_name(session, name)
         builds_of = specs.builds_of(session, [s.id for s in found])
@@ -223,7 +224,7 @@ def specs_by_name(name: str, request: Request, _: User | None = Depends(allow_re
 
 @router.get("/specs/{spec_id}/attributes/", summary="A spec's analysis results (ids, files, analyzers)")
 def spec_attributes(
-    spec_id: int, request: Request, _: User | None = Depends(allow_read)
+    spec_id: RowId, request: Request, _: User | None = Depends(allow_read)
 ) -> list[dict[str, Any]]:
     with get_db(request).session() as session:
         return analysis.results_of_spec(session, spec_id)
@@ -231,14 +232,14 @@ def spec_attributes(
 
 @router.get("/specs/{spec_id}/attributes/{analyzer}/", summary="A spec's results of one analyzer")
 def spec_attributes_of(
-    spec_id: int, analyzer: str, request: Request, _: User | None = Depends(allow_read)
+    spec_id: RowId, analyzer: Name, request: Request, _: User | None = Depends(allow_read)
 ) -> list[dict[str, Any]]:
     with get_db(request).session() as session:
         return analysis.results_of_spec(session, spec_id, analyzer)
 
 
 @router.get("/attributes/{attr_id}/download/", summary="The value of one analysis result")
-def download_attribute(attr_id: int, request: Request, _: User | None = Depends(allow_read)) -> Response:
+def download_attribute(attr_id: RowId, request: Request, _: User | None = Depends(allow_read)) -> Response:
     with get_db(request).session() as session:
         found = analysis.result_value(session, attr_id)
     if found is None:
@@ -256,7 +257,7 @@ def download_attribute(attr_id: int, request: Request, _: User | None = Depends(
     summary="Corpus results of comparable builds of the spec's package (libraries to splice in)",
 )
 def spec_splice_contenders(
-    spec_id: int, request: Request, _: User | None = Depends(allow_read)
+    spec_id: RowId, request: Request, _: User | None = Depends(allow_read)
 ) -> list[dict[str, Any]]:
     with get_db(request).session() as session:
         spec = _spec(session, spec_id)
@@ -271,7 +272,7 @@ def spec_splice_contenders(
     summary="Dependency specs of comparable builds of the result's spec (what could be spliced)",
 )
 def attribute_splice_contenders(
-    attr_id: int, request: Request, _: User | None = Depends(allow_read)
+    attr_id: RowId, request: Request, _: User | None = Depends(allow_read)
 ) -> list[dict[str, Any]]:
     with get_db(request).session() as session:
         spec_id = analysis.spec_of_result(session, attr_id)

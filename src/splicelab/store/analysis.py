@@ -152,8 +152,8 @@ def _parse_manifest(manifest: Any, hashes: tuple[str, ...]) -> list[dict[str, An
         row: dict[str, Any] = {"name": path, "ftype": str(attrs.get("type") or "")[:50], "hash": ""}
         for key in ("mode", "owner", "group"):
             v = attrs.get(key)
-            if v is not None and (not isinstance(v, int) or isinstance(v, bool)):
-                raise AnalysisError(f"{w}.{key}: expected an integer")
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or not 0 <= v < 2**31):
+                raise AnalysisError(f"{w}.{key}: expected a non-negative 32-bit integer")
             row[key] = v
         h = attrs.get("hash")
         if h is not None:

@@ -82,6 +82,8 @@ def parse_tags(value: Any) -> list[str]:
 def load(session: Session, build_id: Any) -> Build:
     if isinstance(build_id, bool) or not isinstance(build_id, int | str) or not str(build_id).isdigit():
         raise BuildError("build_id: expected an integer", 400)
+    if not 0 < int(build_id) < 2**31:
+        raise BuildError(f"build_id: no build {build_id}", 404)
     build = session.get(Build, int(build_id))
     if build is None:
         raise BuildError(f"build_id: no build {build_id}", 404)

@@ -97,6 +97,8 @@ def check_corpus(doc: Any, where: str = "corpus") -> dict[str, Any]:
     for key in _TOP_INT:
         if key in doc and (not isinstance(doc[key], int) or isinstance(doc[key], bool)):
             raise _fail(f"{where}.{key}", "expected an integer")
+        if key in doc and not 0 <= doc[key] < 2**63:
+            raise _fail(f"{where}.{key}", "out of range")
     for key in _TOP_STR_LIST:
         if key in doc:
             _check_str_list(doc[key], f"{where}.{key}")
