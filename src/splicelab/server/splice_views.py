@@ -14,7 +14,7 @@ entries of ``predictions.json`` and the ``outcomes`` rows into entries of ``outc
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -429,11 +429,3 @@ def splice_params(entry: Mapping[str, Any]) -> dict[str, str]:
         "dependency": str(entry.get("dependency") or ""),
         "replacement": str(entry["replacement"]["id"]),
     }
-
-
-def predictors_in(entries: Iterable[Mapping[str, Any]]) -> list[str]:
-    seen: dict[str, None] = {}
-    for e in entries:
-        for name in e.get("predictors", {}):
-            seen.setdefault(str(name), None)
-    return list(seen)
