@@ -221,7 +221,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     # workers from copying every page the collector would touch)
     gc.freeze()
     verdicts = Counter(loader.predict(s, world).verdict.value for s in pairs)
-    done, warm = timed(loader, world, pairs)
+    # best of three warm passes: the machine's other load only ever adds time
+    done, warm = min((timed(loader, world, pairs) for _ in range(3)), key=lambda r: r[1])
     fast = sum(1 for s in pairs if world.splice(s.binary, s.file, s.dependency, s.replacement).fast)
     sample = random.Random(0).sample(pairs, min(300, len(pairs)))
     agree = sum(
@@ -232,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     print(f"incremental vs full reload of the spliced closure: {agree}/{len(sample)} sampled pairs agree")
     print(
         f"loader, one core (CPU time): cold {cold / done * 1e6:.1f} us/pair (closures and baselines built), "
-        f"warm {warm / done * 1e6:.1f} us/pair = {done / warm:,.0f} pairs/s; "
+        f"warm (best of 3) {warm / done * 1e6:.1f} us/pair = {done / warm:,.0f} pairs/s; "
         f"incremental path {fast / len(pairs):.0%}; verdicts {dict(verdicts)}"
     )
 

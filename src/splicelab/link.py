@@ -429,7 +429,7 @@ class Closure:
             wanted.update(ix.import_names)
         definers: dict[str, list[int]] = {}
         for pos, ix in enumerate(indexes):
-            for name in ix.names & wanted if len(ix.names) > len(wanted) else wanted & ix.names:
+            for name in ix.names & wanted:
                 definers.setdefault(name, []).append(pos)
         return definers
 
