@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from splicelab import predict as registry
+from splicelab.artifact import Artifact
 from splicelab.parallel import Executor
 from splicelab.predict.families import FamilyPrediction
 from splicelab.sources.debian import DEFAULT_RELEASES, DebianSet, release_key
@@ -207,9 +208,9 @@ def _analyze(result: RunResult, rep: Reporter, _executor: Executor | None) -> st
     return f"{len(arts)} packages; {len(family)} of the family and its programs, {files} ELF files"
 
 
-def family_artifacts(dset: DebianSet, source: str) -> list[Any]:
+def family_artifacts(dset: DebianSet, source: str) -> list[Artifact]:
     """The family's library packages and its programs' packages, every release."""
-    out: dict[str, Any] = {}
+    out: dict[str, Artifact] = {}
     for rel, fam in sorted(dset.families.get(source, {}).items(), key=lambda kv: release_key(kv[0])):
         for name in [*fam.libraries, *(p for p, _ in fam.programs)]:
             a = dset.artifact(name, rel)
@@ -251,8 +252,9 @@ def _predict(result: RunResult, rep: Reporter, executor: Executor | None) -> str
         d.mkdir(exist_ok=True)
         write_predictions(result.entries_of(mode), d / "predictions.json")
         _write_matrix(result.entries_of(mode), c.predictors, d / "matrix.csv")
-    verdicts = Counter(e["predictors"][n]["verdict"] for e in result.entries for n in c.predictors[:1])
-    return f"{len(result.entries)} splices; {c.predictors[0]}: " + ", ".join(
+    first = c.predictors[0]
+    verdicts = Counter(e["predictors"][first]["verdict"] for e in result.entries)
+    return f"{len(result.entries)} splices; {first}: " + ", ".join(
         f"{verdicts[v]} {v}" for v in ("works", "breaks", "unknown") if verdicts[v]
     )
 
@@ -339,7 +341,7 @@ def _report(result: RunResult, rep: Reporter, _executor: Executor | None) -> str
     for mode in c.modes:
         d = c.out / f"mode-{mode}"
         outcomes = d / "outcomes.json" if result.outcomes_of(mode) else None
-        evaluation = d / "evaluation.json" if (d / "evaluation.json").is_file() else None
+        evaluation = d / "evaluation.json" if outcomes is not None and mode in result.by_mode else None
         for pkg in visualize(d / "predictions.json", d / "heatmaps", outcomes):
             drawn += sum(1 for f in pkg.files if f.suffix == ".png")
         rep.advance("report", 1, f"mode {mode} heatmaps")
