@@ -1,7 +1,8 @@
-"""Real splices per second: hermetic-loader mode vs rewire mode, on the same small splices.
+"""Real splices per second: preload, hermetic-loader and rewire methods, on the same small splices.
 
 A small program and two builds of its library are compiled with gcc; each splice runs the program in
-the sandbox (namespaces, chroot, limits) with one build swapped in, and checks it. Run:
+the sandbox (namespaces, chroot, sandbox user, limits) with one build swapped in, checks its output and
+(unless --no-verify) records which file the loader really loaded. Run:
 
     python3 benchmarks/bench_validate.py [--splices 400] [--workers 2] [--no-verify]
 """
@@ -65,7 +66,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--splices", type=int, default=400)
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--no-verify", action="store_true", help="skip the ld.so --list check per splice")
+    ap.add_argument("--no-verify", action="store_true", help="do not record the loaded libraries (LD_DEBUG)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as t:
         tmp = Path(t)

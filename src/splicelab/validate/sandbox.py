@@ -146,6 +146,7 @@ class SandboxServer:
                 stdin=subprocess.DEVNULL,
                 pass_fds=keep,  # the lease's lock lives as long as the server: no uid reused too early
                 close_fds=True,
+                start_new_session=True,  # it outlives a signal to our process group, to clean up after us
             )
         finally:
             theirs.close()

@@ -15,8 +15,10 @@ fast and forks cheaply), and talks to it over the socket FD, one JSON object per
   ``chroot``\\s into the root, becomes the sandbox user (no groups), sets the limits and ``execve``\\s.
   The server waits on a pidfd up to the time limit, kills the program's process group when it is over,
   and kills by user id whatever the run left behind;
-- end of input (the client closed the socket or died): everything still running as the sandbox user is
-  killed, the server exits and its namespaces, with every mount, vanish.
+- end of input (the client closed the socket or died) or SIGTERM: everything still running as the
+  sandbox user is killed, the server exits and its namespaces, with every mount, vanish. The server runs
+  in a session of its own, so a terminal's Ctrl-C or a signal to the client's process group reaches
+  only the client, whose end of the socket then closes.
 
 Because the server is a child subreaper, whatever a program leaves running (a daemon that left its
 process group, a fork bomb's children) becomes the server's child once its own parent is gone: one look
@@ -212,7 +214,7 @@ class Server:
             os.setsid()
             for target, fd in enumerate(fds):
                 os.dup2(fd, target)
-            for sig in (signal.SIGPIPE, signal.SIGXFSZ):  # Python ignores these; programs expect defaults
+            for sig in (signal.SIGPIPE, signal.SIGXFSZ, signal.SIGTERM):  # the defaults programs expect
                 signal.signal(sig, signal.SIG_DFL)
             if root is not None:
                 os.chroot(root)
@@ -321,7 +323,10 @@ def main(argv: list[str]) -> None:
         sock.sendall(json.dumps({"error": str(exc)}).encode() + b"\n")
         return
     sock.sendall(b'{"ok": true}\n')
-    Server(sock, config).serve()
+    server = Server(sock, config)
+    # Terminated: nothing of the sandbox may outlive the server.
+    signal.signal(signal.SIGTERM, lambda _sig, _frame: server.exit())
+    server.serve()
 
 
 if __name__ == "__main__":
