@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
 from splicelab.server.settings import Settings, parse_size
@@ -22,6 +24,13 @@ from splicelab.server.settings import Settings, parse_size
     "--max-body", default=None, help="Largest request body, e.g. 64M [default: $SPLICELAB_MAX_BODY or 64M]."
 )
 @click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (more use more cores; SQLite and PostgreSQL both take concurrent writers).",
+)
+@click.option(
     "--log-level", default="warning", show_default=True, type=click.Choice(["debug", "info", "warning"])
 )
 def serve(
@@ -30,6 +39,7 @@ def serve(
     db_url: str | None,
     anonymous_read: bool | None,
     max_body: str | None,
+    workers: int,
     log_level: str,
 ) -> None:
     """Serve the monitor: /ms1 (spack monitor), /api/v1, /auth/token/, /docs, and web pages.
@@ -49,7 +59,24 @@ def serve(
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     click.echo(f"splicelab monitor on http://{host}:{port} (database {_redact(settings.db_url)})", err=True)
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5)
+    if workers == 1:
+        uvicorn.run(
+            create_app(settings), host=host, port=port, log_level=log_level, timeout_graceful_shutdown=5
+        )
+        return
+    # Each worker process builds its own app from the environment.
+    os.environ["SPLICELAB_DB"] = settings.db_url
+    os.environ["SPLICELAB_ANONYMOUS_READ"] = "true" if settings.anonymous_read else "false"
+    os.environ["SPLICELAB_MAX_BODY"] = str(settings.max_body_bytes)
+    uvicorn.run(
+        "splicelab.server.app:app_from_env",
+        factory=True,
+        workers=workers,
+        host=host,
+        port=port,
+        log_level=log_level,
+        timeout_graceful_shutdown=5,
+    )
 
 
 def _redact(url: str) -> str:

@@ -69,3 +69,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.openapi = openapi  # type: ignore[method-assign]
     return app
+
+
+def app_from_env() -> FastAPI:
+    """The app with settings from the environment: the factory uvicorn's worker processes call."""
+    return create_app(Settings.from_env())

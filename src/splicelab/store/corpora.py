@@ -25,16 +25,23 @@ _TOP_STR = ("byte_order", "machine", "osabi", "elf_type")
 _TOP_OPT_STR = ("interpreter", "soname")
 _TOP_INT = ("elf_class", "flags", "flags_1", "size")
 _TOP_STR_LIST = ("needed", "rpath", "runpath")
-_SYMBOL_FIELDS: dict[str, type | tuple[type, ...]] = {
-    "name": str,
-    "type": str,
-    "binding": str,
-    "visibility": str,
-    "section": str,
-    "size": int,
-    "default": bool,
-    "version": (str, type(None)),
-    "library": (str, type(None)),
+# Exact types (``type(v) in …`` is the fast check; JSON gives no subclasses).
+_STR, _INT, _BOOL, _OPT_STR = (
+    frozenset({str}),
+    frozenset({int}),
+    frozenset({bool}),
+    frozenset({str, type(None)}),
+)
+_SYMBOL_FIELDS: dict[str, frozenset[type]] = {
+    "name": _STR,
+    "type": _STR,
+    "binding": _STR,
+    "visibility": _STR,
+    "section": _STR,
+    "size": _INT,
+    "default": _BOOL,
+    "version": _OPT_STR,
+    "library": _OPT_STR,
 }
 
 
@@ -122,16 +129,26 @@ def check_corpus(doc: Any, where: str = "corpus") -> dict[str, Any]:
     symbols = doc.get("symbols", [])
     if not isinstance(symbols, list):
         raise _fail(f"{where}.symbols", "expected a list")
-    fields = _SYMBOL_FIELDS
-    for i, s in enumerate(symbols):
+    fields_get = _SYMBOL_FIELDS.get
+    for s in symbols:
+        if type(s) is not dict or "name" not in s:
+            break
+        for key, value in s.items():
+            allowed = fields_get(key)
+            if allowed is not None and type(value) not in allowed:
+                break
+        else:
+            continue
+        break
+    else:
+        symbols = ()
+    for i, s in enumerate(symbols):  # only after a bad symbol: find it and say what is wrong
         if type(s) is not dict or type(s.get("name")) is not str:
             raise _fail(f"{where}.symbols[{i}]", "expected an object with a string 'name'")
         for key, value in s.items():
-            expected = fields.get(key)
-            if expected is not None and not isinstance(value, expected):
+            allowed = _SYMBOL_FIELDS.get(key)
+            if allowed is not None and type(value) not in allowed:
                 raise _fail(f"{where}.symbols[{i}].{key}", f"unexpected {type(value).__name__} value")
-            if key == "size" and isinstance(value, bool):
-                raise _fail(f"{where}.symbols[{i}].size", "expected an integer")
     if "extra" in doc and not isinstance(doc["extra"], dict):
         raise _fail(f"{where}.extra", "expected an object")
     return doc
