@@ -154,11 +154,15 @@ def test_spack_client_protocol_end_to_end(server: tuple[Server, str]) -> None:
 
     # analysis: spack's install manifest (absolute paths), a text result, our corpus, symbolator's JSON
     installed = f"/home/ci/spack/opt/spack/linux-debian12-x86_64_v3/gcc-12.2.0/{pigz.name}"
+    head = (pigz / "bin" / "pigz").read_bytes()[:64]  # a binary value
     pigz_corpus = corpora(pigz)["bin/pigz"]
     metadata = {
         "install_files": {f"{installed}/bin/pigz": {"mode": 33261, "owner": 0, "group": 0, "type": "file"}},
         "config_args": "--prefix=/x",
         "libabigail": [{"name": "abidw-xml", "install_file": "bin/pigz", "value": "<abi-corpus/>"}],
+        "checksums": [
+            {"name": "head", "install_file": "bin/pigz", "binary_value": base64.b64encode(head).decode()}
+        ],
         "splicelab": [
             {
                 "name": "splicelab-corpus",
@@ -195,12 +199,15 @@ def test_spack_client_protocol_end_to_end(server: tuple[Server, str]) -> None:
     }
     results = httpx.get(f"{srv.url}/ms1/specs/{spec['id']}/attributes/").json()
     assert {(r["filename"], r["analyzer"], r["name"]) for r in results} == {
+        ("bin/pigz", "checksums", "head"),
         ("bin/pigz", "libabigail", "abidw-xml"),
         ("bin/pigz", "splicelab", "splicelab-corpus"),
     }
     only = httpx.get(f"{srv.url}/ms1/specs/{spec['id']}/attributes/splicelab/").json()
     assert [r["name"] for r in only] == ["splicelab-corpus"]
-    values = {r["name"]: httpx.get(f"{srv.url}/ms1/attributes/{r['id']}/download/").json() for r in results}
+    raw = {r["name"]: httpx.get(f"{srv.url}/ms1/attributes/{r['id']}/download/") for r in results}
+    assert raw.pop("head").content == head
+    values = {name: reply.json() for name, reply in raw.items()}
     assert Corpus.from_dict(values["splicelab-corpus"]) == pigz_corpus
     assert values["abidw-xml"] == "<abi-corpus/>"
     detail = httpx.get(f"{srv.url}/api/v1/builds/{build_id}").json()

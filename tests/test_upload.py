@@ -43,11 +43,21 @@ def test_user_cli_prints_the_token_last(tmp_path: Path) -> None:
         again = splicelab("user", "add", "ci", "--db", url, check=False)
         assert again.returncode != 0 and "exists" in again.stderr
         assert "ci" in splicelab("user", "list", "--db", url).stdout
+        # $SPLICELAB_DB stands for --db
+        other = splicelab("user", "add", "other", env={"SPLICELAB_DB": url}).stdout.strip().splitlines()[-1]
         with Server(url, tmp_path) as srv:
             assert httpx.get(f"{srv.url}/auth/token/", auth=("ci", token)).status_code == 200
+            assert httpx.get(f"{srv.url}/auth/token/", auth=("other", other)).status_code == 200
             new = splicelab("user", "token", "ci", "--db", url).stdout.strip().splitlines()[-1]
             assert httpx.get(f"{srv.url}/auth/token/", auth=("ci", token)).status_code == 403
             assert httpx.get(f"{srv.url}/auth/token/", auth=("ci", new)).status_code == 200
+
+
+def test_the_default_database_is_made_in_the_user_data_dir(tmp_path: Path) -> None:
+    env = {"XDG_DATA_HOME": str(tmp_path / "data"), "SPLICELAB_DB": ""}
+    splicelab("user", "add", "someone", env=env)
+    assert "someone" in splicelab("user", "list", env=env).stdout
+    assert (tmp_path / "data" / "splicelab" / "splicelab.db").is_file()
 
 
 def test_upload_a_run_directory_twice_stores_it_once(tmp_path: Path) -> None:

@@ -2,9 +2,9 @@
 
 Each uploader sends N builds over the spack monitor API (a spec with a shared dependency and its
 build in one request, then a corpus). Clients retry on purpose: some requests are sent and the
-connection dropped before the reply (then sent again), some are sent twice. Midway the server is killed with SIGKILL
-and started again on the same database; the clients' retries carry on. At the end every build is
-there exactly once, and the database is consistent.
+connection dropped before the reply (then sent again), some are sent twice. A third of the way in
+the server is killed with SIGKILL and started again on the same database; the clients' retries
+carry on. At the end every build is there exactly once, and the database is consistent.
 
 N is 150 here (``SPLICELAB_UPLOAD_N`` sets it); ``SPLICELAB_FULL=1`` runs the issue's 8 x 1000.
 """
