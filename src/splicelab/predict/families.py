@@ -2,20 +2,22 @@
 
 For every splice :func:`splicelab.validate.debian.family_splices` enumerates (the family's program of
 release X, the family's library packages of release Y, mode B or C), the registered predictors are asked
-in a world laid out like the system the splice really runs on:
+in a world laid out like the system the splice really runs on, one world per program release X and mode:
 
-- **mode C** — one world per program release X: X's own packages (loader, glibc, every library), the
-  default directories those of X's root (``usr/lib/x86_64-linux-gnu``, ``usr/lib``);
-- **mode B** — one world for all programs: the newest release's packages first, then every older
-  release's library directory (newest first) for the sonames the newest no longer ships, as
-  ``validate``'s fallback directories.
+- **mode C** — X's own packages (loader, glibc, every library); searched: X's ``usr/lib/x86_64-linux-gnu``
+  and ``usr/lib``;
+- **mode B** — every release's packages; searched: the newest release's directories, then every older
+  release's multiarch directory, newest first (``validate``'s fallback directories).
 
 Package names change between releases (``libcurl4`` → ``libcurl4t64``, ``libpng16-16`` →
 ``libpng16-16t64``) and sonames too (``libxml2.so.2`` → ``libxml2.so.16``): the splices are therefore
 not matched by package name. Each release's family packages are merged into one *family artifact*
-(named :func:`family_name`), which replaces them in every world; a splice swaps the system's family
-artifact for release Y's, so every library of the family is replaced at once and a soname Y lacks is
-gone (as ``validate`` hides it) instead of being found in the system.
+(named :func:`family_name`) whose files are listed under their :func:`staged` path (``lib/…``, the same
+files through the root's ``lib`` → ``usr/lib`` link): a directory of their own, as ``validate``'s stage
+directory is. X's staged directory is searched first; a splice swaps it for Y's, so every library of
+the family is replaced at once, a soname Y lacks is gone (as ``validate`` hides it), and no release's
+family is ever found in the system's or the fallback directories. The unspliced closure is thus the
+program with its own release's family, which works: every problem of a splice is the splice's.
 
 Each result carries the outcome record's fields (program, program_release, library, library_release,
 mode, binary, dependency, original, replacement), so :func:`splicelab.evaluate.evaluate` matches it to
@@ -25,7 +27,7 @@ the outcome of the same splice.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from splicelab import predict as registry
@@ -42,14 +44,21 @@ def family_name(source: str) -> str:
     return f"{source}-family"
 
 
+def staged(rel: str) -> str:
+    """``usr/lib/…`` as ``lib/…``: the same file (a release root's ``lib`` is a symlink to ``usr/lib``)
+    in a directory that a world tells apart from the release's own library directory."""
+    return rel[len("usr/") :] if rel.startswith("usr/lib/") else rel
+
+
 def family_artifact(source: str, libraries: Sequence[Artifact]) -> Artifact:
-    """One release's library packages of a family as one artifact (same root, files and aliases merged)."""
+    """One release's library packages of a family as one artifact: same root, files and aliases merged,
+    each file under its :func:`staged` path (the world's stand-in for validate's stage directory)."""
     first = libraries[0]
     files = {}
     aliases: dict[str, str] = {}
     for a in libraries:
-        files.update(a.files)
-        aliases.update(a.metadata.get("aliases") or {})
+        files.update({staged(rel): c for rel, c in a.files.items()})
+        aliases.update({staged(k): staged(v) for k, v in (a.metadata.get("aliases") or {}).items()})
     return Artifact(
         name=family_name(source),
         version=first.version,
@@ -93,59 +102,69 @@ class _World:
     splices: list[tuple[int, FamilySplice, Splice]]
 
 
-def _world(
-    dset: DebianSet, releases: Sequence[str], families: Sequence[Artifact], members: set[str]
-) -> _World:
-    """The world of a system: ``releases[0]``'s root, then the others' multiarch library directories."""
-    arts = [a for a in dset.artifacts if a.release in releases and a.id not in members]
-    arts += families
+def _backdrop(a: Artifact) -> Artifact:
+    """``a`` with its shared libraries only (no programs, no plugins without a soname): what a world
+    needs of a package that is not spliced, and a fraction of what indexing every symbol would cost."""
+    libs = {rel: c for rel, c in a.files.items() if c.elf_type == "ET_DYN" and c.soname}
+    return a if len(libs) == len(a.files) else replace(a, files=libs)
+
+
+def _world(program: Artifact, system: Sequence[Artifact], dset: DebianSet, releases: Sequence[str]) -> _World:
+    """The world of ``program`` on a system: the program's release's family (its staged directory)
+    searched first, then ``releases[0]``'s library directories, then the other releases' multiarch
+    directories (whose family files are staged away, as validate hides them)."""
     first = dset.releases[releases[0]]
-    dirs = [str(first.root / d) for d in first.library_dirs()]
+    libdir = first.library_dirs()[0]
+    dirs = [str(program.root / staged(libdir))]
+    dirs += [str(first.root / d) for d in first.library_dirs()]
     dirs += [str(dset.releases[r].root / dset.releases[r].library_dirs()[0]) for r in releases[1:]]
-    return _World(arts, WorldOptions(default_dirs=tuple(dirs), path_map=(("/", str(first.root)),)), [], [])
+    options = WorldOptions(default_dirs=tuple(dirs), path_map=(("/", str(first.root)),))
+    return _World([program, *system], options, [], [])
 
 
 def plan(dset: DebianSet, modes: Sequence[str] = MODES, sources: Sequence[str] | None = None) -> FamilyPlan:
     """Worlds and splice keys for every family splice of ``dset`` (see the module docstring)."""
     releases = sorted(dset.releases, key=release_key)
+    newest = releases[-1] if releases else ""
     out = FamilyPlan([], [], [])
     index = 0
     for source in sources or sorted(dset.families):
         libs = {r: family_libraries(dset, source, r) for r in releases}
         members = {a.id for per in libs.values() for a in per}
         families = {r: family_artifact(source, per) for r, per in libs.items() if per}
-        worlds: dict[str, _World] = {}
+        backdrop = [_backdrop(a) for a in dset.artifacts if a.id not in members]
+        worlds: dict[tuple[str, str], _World] = {}
         for s in family_splices(dset, modes, [source]):
             index += 1
             x, y = s.record["program_release"], s.record["library_release"]
-            system = x if s.mode == "C" else releases[-1]
-            if system not in families:
+            if s.path not in s.program.files:
                 out.errors.append(
-                    f"{source}: {system} has no library package of the family: the mode {s.mode} splice "
-                    f"of {s.program.id} with {y}'s libraries is not predicted"
+                    f"{source}: {x}: program {s.path!r} is not an ELF file of package {s.program.id}: "
+                    f"its mode {s.mode} splice with {y}'s libraries is not predicted"
                 )
                 continue
-            key = x if s.mode == "C" else "B"
-            if key not in worlds:  # mode B: the newest release first, then the older ones, newest first
-                shown = [x] if s.mode == "C" else [releases[-1], *reversed(releases[:-1])]
-                worlds[key] = _world(dset, shown, list(families.values()), members)
-            w = worlds[key]
+            if (s.mode, x) not in worlds:  # mode B: the newest release, then the older ones, newest first
+                shown = [x] if s.mode == "C" else [newest, *reversed(releases[:-1])]
+                system = [a for a in backdrop if a.release in shown and a.id != s.program.id]
+                worlds[(s.mode, x)] = _world(s.program, [*system, *families.values()], dset, shown)
+            w = worlds[(s.mode, x)]
             position = {id(a): i for i, a in enumerate(w.artifacts)}
             w.keys.append(
                 (
                     position[id(s.program)],
                     s.path,
                     family_name(source),
-                    position[id(families[system])],
+                    position[id(families[x])],
                     position[id(families[y])],
                 )
             )
-            needed = set(s.program.files[s.path].needed) if s.path in s.program.files else set()
+            needed = set(s.program.files[s.path].needed)
+            system_libs = libs[x if s.mode == "C" else newest] or libs[x]
             real = Splice(
                 binary=s.program,
                 file=s.path,
                 dependency=source,
-                original=pick_library(libs[system], needed)[0],
+                original=pick_library(system_libs, needed)[0],
                 replacement=pick_library(list(s.libraries), needed)[0],
             )
             w.splices.append((index, s, real))
