@@ -157,9 +157,9 @@ def main() -> None:
     parser.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     parser.add_argument("--dir", type=Path, default=Path("/usr/lib/x86_64-linux-gnu"))
     parser.add_argument("--copies", type=int, default=1)
-    parser.add_argument("--batch-mb", type=float, default=8.0)
-    parser.add_argument("--streams", type=int, default=2, help="concurrent uploading clients")
-    parser.add_argument("--workers", type=int, default=2, help="server processes (splicelab serve --workers)")
+    parser.add_argument("--batch-mb", type=float, default=2.0)
+    parser.add_argument("--streams", type=int, default=4, help="concurrent uploading clients")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (splicelab serve --workers)")
     args = parser.parse_args()
 
     base = read_corpora(args.dir)
