@@ -416,3 +416,110 @@ def test_an_empty_config_still_validates() -> None:
 def test_can_splice_line_quotes() -> None:
     line = can_splice_line('we"ird@1', "@2", ["a"])
     assert ast.literal_eval(ast.parse(line).body[0].value.args[0]) == 'we"ird@1'
+
+
+# --- Debian families (splicelab.recommend_debian) ---------------------------------------------------
+
+
+def _deb(name: str, version: str, release: str) -> Artifact:
+    return Artifact(
+        name=name, version=version, build_id=f"{version}+{release}", root=Path("/x"), source="debian",
+        release=release,
+    )  # fmt: skip
+
+
+def _family_pred(
+    program: Artifact, original: Artifact, replacement: Artifact, mode: str, loader: str = "works"
+) -> dict[str, Any]:
+    """A family prediction as predict.families writes it: real packages, the source as dependency."""
+    record = pred(
+        program, "usr/bin/foo", original, replacement, loader, MISSING if loader == "breaks" else None
+    )
+    return {
+        **record,
+        "dependency": "foo",
+        "program": program.name,
+        "program_release": program.release,
+        "library": replacement.name,
+        "library_release": replacement.release,
+        "mode": mode,
+    }
+
+
+@pytest.fixture
+def renamed() -> dict[str, Artifact]:
+    """foo's library is libfoo1 in bookworm and libfoo1t64 (the 64-bit time_t rename) in trixie."""
+    return {
+        "lib-bookworm": _deb("libfoo1", "1:1.0-1", "bookworm"),
+        "lib-trixie": _deb("libfoo1t64", "1:1.1-2", "trixie"),
+        "tool-bookworm": _deb("foo-tools", "1:1.0-1", "bookworm"),
+        "tool-trixie": _deb("foo-tools", "1:1.1-2", "trixie"),
+    }
+
+
+def _family_records(a: dict[str, Artifact]) -> list[dict[str, Any]]:
+    old, new = a["lib-bookworm"], a["lib-trixie"]
+    return [
+        _family_pred(a["tool-bookworm"], old, old, "C"),
+        _family_pred(a["tool-bookworm"], old, new, "C"),
+        _family_pred(a["tool-trixie"], new, old, "C", "breaks"),
+        _family_pred(a["tool-trixie"], new, new, "C"),
+        _family_pred(a["tool-bookworm"], new, old, "B"),  # mode B: the newest release's system
+        _family_pred(a["tool-bookworm"], new, new, "B"),
+        _family_pred(a["tool-trixie"], new, old, "B", "breaks"),
+        _family_pred(a["tool-trixie"], new, new, "B"),
+    ]
+
+
+def _release_pairs(decisions: list[Any]) -> dict[tuple[str | None, str | None], bool]:
+    return {(d.original.release, d.replacement.release): d.accepted for d in decisions}
+
+
+def test_a_debian_family_is_one_package_across_renamed_packages(renamed: dict[str, Artifact]) -> None:
+    from splicelab.recommend_debian import recommend_families
+
+    report = recommend_families(_family_records(renamed))
+    assert _release_pairs(report.decisions) == {("bookworm", "trixie"): True, ("trixie", "bookworm"): False}
+    (rec,) = report.recommendations
+    assert (rec.package, rec.line) == ("foo", 'can_splice("foo@1.0-1", when="@1.1-2")')
+    assert rec.evidence["debian"]["releases"]["trixie"]["packages"] == ["libfoo1t64 1:1.1-2"]
+    assert report.families["foo"]["releases"]["bookworm"]["version"] == "1:1.0-1"
+    assert report.explicit == [] and {d.original.package for d in report.decisions} == {"foo"}
+    text = render_text(report)
+    assert "Debian family (libfoo1, libfoo1t64); evidence: mode C" in text
+    assert "site config" not in text  # a Debian family has no place in a Spack config
+    # mode B: the system is trixie's, so every pair starts from trixie's build; both programs depend on it
+    b = recommend_families(_family_records(renamed), mode="B")
+    assert _release_pairs(b.decisions) == {("trixie", "bookworm"): False}
+    assert {c.binary.release for d in b.decisions for c in d.checks} == {"bookworm", "trixie"}
+
+
+def test_a_program_that_does_not_load_the_family_is_no_dependent(renamed: dict[str, Artifact]) -> None:
+    from splicelab.recommend_debian import annotate_loads, recommend_families
+
+    records = _family_records(renamed)
+    tool = renamed["tool-bookworm"]
+    # from its closure (recommend --debian) ...
+    loads = {(tool.id, "usr/bin/foo", "C"): False}
+    report = recommend_families(annotate_loads(records, loads))
+    assert _release_pairs(report.decisions) == {("trixie", "bookworm"): False}
+    assert report.not_dependents == [
+        "foo-tools@1:1.0-1/bookworm:usr/bin/foo does not load foo (foo@1:1.0-1/bookworm)"
+    ]
+    # ... or from its real runs: validate's `linked` false, the corpus' NOLINK
+    ran = [{**records[1], "class": "ok", "linked": False}]
+    nolink = [
+        {"mode": "C", "fam": "libfoo", "exe": "foo", "X": "bookworm", "Y": "trixie", "status": "NOLINK:x"}
+    ]
+    for outcomes in (ran, nolink):
+        index, errors = index_outcomes(outcomes, mode="C")
+        assert errors == []
+        strict = recommend_families(records, index, validated_only=True)
+        assert ("bookworm", "trixie") not in _release_pairs(strict.decisions)
+        assert len(strict.not_dependents) == 1
+    # a run that did load it decides the pair
+    index, _ = index_outcomes([{**records[1], "class": "ok", "linked": True}], mode="C")
+    assert _release_pairs(recommend_families(records, index, validated_only=True).decisions) == {
+        ("bookworm", "trixie"): True,
+        ("trixie", "bookworm"): False,
+    }

@@ -46,6 +46,7 @@ if TYPE_CHECKING:
 LOADER = "loader"
 TYPE_LEVEL = ("libabigail", "abicheck")  # predictors that judge types, not just the loader's view
 OK = "ok"
+NOT_LINKED = "not-linked"  # the corpus' NOLINK: the program does not load the library
 
 # spec.json "parameters" that are not variants (compiler flags, patches).
 _NOT_VARIANTS = frozenset({"cflags", "cppflags", "cxxflags", "fflags", "ldflags", "ldlibs", "patches"})
@@ -118,6 +119,9 @@ class Build:
 
     @property
     def short_id(self) -> str:
+        """``zlib@1.3.1/eem6ovn``; a Debian package's build (``<version>+<release>``) by its release."""
+        if self.release and self.hash == f"{self.version}+{self.release}":
+            return f"{self.package}@{self.version}/{self.release}"
         return f"{self.package}@{self.version}/{short_hash(self.hash)}"
 
     @property
@@ -228,6 +232,7 @@ class Outcome:
     cls: str
     message: str = ""
     origin: str = "outcomes.json"
+    linked: bool = True  # False: the program turned out not to load the dependency at all
 
     @property
     def ok(self) -> bool:
@@ -247,10 +252,19 @@ class Check:
     outcomes: list[Outcome] = field(default_factory=list)
     executable: bool = True  # False: a shared library of the binary's build (known from its artifact)
     run_through: str | None = None  # a library's check: the program of its build that ran ok for it
+    loads: bool | None = None  # whether the binary's closure loads the dependency (None: not known)
 
     @property
     def binary_key(self) -> str:
         return f"{self.binary.id}:{self.file}"
+
+    @property
+    def dependent(self) -> bool:
+        """Whether the binary loads the original at all: what its real runs saw (``linked``) when it
+        ran, else what its closure says (``loads``); unknown counts as loading."""
+        if self.outcomes:
+            return any(o.linked for o in self.outcomes)
+        return self.loads is not False
 
     @property
     def validated(self) -> bool:
@@ -294,7 +308,10 @@ def checks_from_predictions(
         except RecommendInputError as exc:
             errors.append(str(exc))
             continue
-        checks.append(Check(binary, file, dependency, original, replacement, predictions))
+        check = Check(binary, file, dependency, original, replacement, predictions)
+        loads = record.get("loads")  # written by recommend_debian.annotate_loads
+        check.loads = loads if isinstance(loads, bool) else None
+        checks.append(check)
     return checks, errors
 
 
@@ -352,17 +369,20 @@ def index_outcomes(
                 if str(_field(record, "mode", where)) != mode:
                     continue
                 status = str(_field(record, "status", where))
-                if status.startswith("NOLINK"):
-                    continue  # the program does not load the library: not a dependent
                 key = (
                     _family(str(_field(record, "fam", where))),
                     PurePosixPath(str(_field(record, "exe", where))).name,
                     str(_field(record, "X", where)),
                     str(_field(record, "Y", where)),
                 )
-                cls = _CORPUS_STATUS.get(status, status)
+                cls = NOT_LINKED if status.startswith("NOLINK") else _CORPUS_STATUS.get(status, status)
                 index.by_release.setdefault(key, []).append(
-                    Outcome(cls, str(record.get("detail") or ""), origin=f"{where} mode {mode}")
+                    Outcome(
+                        cls,
+                        str(record.get("detail") or ""),
+                        origin=f"{where} mode {mode}",
+                        linked=cls != NOT_LINKED,
+                    )
                 )
                 continue
             if isinstance(record, Mapping) and record.get("mode") in _DEBIAN_MODES and record["mode"] != mode:
@@ -384,7 +404,12 @@ def index_outcomes(
             cls = str(_field(record, "class", where))
             file = binary.get("file")
             index.by_splice.setdefault((ids[0], file, ids[1], ids[2]), []).append(
-                Outcome(cls, str(record.get("message") or ""), origin=where)
+                Outcome(
+                    cls,
+                    str(record.get("message") or ""),
+                    origin=where,
+                    linked=record.get("linked") is not False,
+                )
             )
         except RecommendInputError as exc:
             errors.append(str(exc))
@@ -455,7 +480,7 @@ class PairDecision:
         return bool(self.checks) and all(c.validated for c in self.checks)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "dependency": self.dependency,
             "original": self.original.id,
             "replacement": self.replacement.id,
@@ -464,6 +489,9 @@ class PairDecision:
             "binaries": sorted({c.binary_key for c in self.checks}),
             "reasons": list(self.refusals),
         }
+        if self.original.release or self.replacement.release:
+            d["releases"] = [self.original.release, self.replacement.release]
+        return d
 
 
 def decide_pairs(checks: Iterable[Check], *, validated_only: bool = False) -> list[PairDecision]:
@@ -472,12 +500,13 @@ def decide_pairs(checks: Iterable[Check], *, validated_only: bool = False) -> li
     A pair is refused when any of its checks refuses it, or when a binary seen loading the original
     (in a check against any replacement) has no check against this replacement: "every dependent binary
     seen works" cannot be claimed for a binary nobody looked at. Checks on spliced binaries are left out
-    (see the module docstring).
+    (see the module docstring), and so are checks of binaries that do not load the original at all
+    (:attr:`Check.dependent`): they are not dependents of it.
     """
     pairs: dict[tuple[str, str, str], list[Check]] = defaultdict(list)
     loaders: dict[str, set[str]] = defaultdict(set)  # original build id → binaries seen loading it
     for check in checks:
-        if check.binary.spliced or check.original.id == check.replacement.id:
+        if check.binary.spliced or check.original.id == check.replacement.id or not check.dependent:
             continue
         pairs[(check.dependency, check.original.id, check.replacement.id)].append(check)
         loaders[check.original.id].add(check.binary_key)
@@ -921,6 +950,8 @@ class Recommendations:
     spliced: list[SplicedInstall]
     validated_only: bool = False
     errors: list[str] = field(default_factory=list)
+    not_dependents: list[str] = field(default_factory=list)  # binaries left out: they do not load it
+    families: dict[str, dict[str, Any]] = field(default_factory=dict)  # Debian families (recommend_debian)
 
     @property
     def accepted(self) -> list[PairDecision]:
@@ -951,12 +982,34 @@ def recommend(
         check.executable = (check.binary.id, check.file) not in libraries
     if outcomes is not None:
         attach_outcomes(checks, outcomes)
+    return recommend_checks(
+        checks, builds.values(), validated_only=validated_only, spliced=spliced, errors=errors
+    )
+
+
+def recommend_checks(
+    checks: Sequence[Check],
+    builds: Iterable[Build] = (),
+    *,
+    validated_only: bool = False,
+    spliced: Sequence[SplicedInstall] = (),
+    errors: Sequence[str] = (),
+) -> Recommendations:
+    """Decide build pairs from checks (outcomes attached), group them, pick explicit splices."""
     decisions = decide_pairs(checks, validated_only=validated_only)
+    not_dependents = sorted(
+        {
+            f"{c.binary.short_id}:{c.file} does not load {c.dependency} ({c.original.short_id})"
+            for c in checks
+            if not c.dependent
+        }
+    )
     return Recommendations(
-        recommendations=can_splice_recommendations(decisions, builds.values()),
+        recommendations=can_splice_recommendations(decisions, builds),
         decisions=decisions,
         explicit=explicit_splices(decisions),
         spliced=list(spliced),
         validated_only=validated_only,
-        errors=errors,
+        errors=list(errors),
+        not_dependents=not_dependents,
     )

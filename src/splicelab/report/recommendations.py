@@ -5,6 +5,9 @@
 - json: a list of ``{"package", "target", "when", "line", "evidence"}``, one per ``can_splice`` line.
 - yaml: the site ``concretizer.yaml`` block (``concretizer: splice: explicit: [...]``), evidence as
   comments, so it can be dropped into ``etc/spack/`` as is.
+
+Debian families (:mod:`splicelab.recommend_debian`) get the same records in Debian terms: the text says
+so above their lines and names the release (and real packages) behind each version.
 """
 
 from __future__ import annotations
@@ -14,7 +17,14 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
-from splicelab.recommend import ExplicitSplice, PairDecision, Recommendation, Recommendations, short_hash
+from splicelab.recommend import (
+    ExplicitSplice,
+    PairDecision,
+    Recommendation,
+    Recommendations,
+    short_hash,
+    spec_version,
+)
 
 FORMATS = ("text", "json", "yaml")
 
@@ -28,7 +38,11 @@ def render_json(report: Recommendations) -> str:
 
 
 def _short(build_id: str) -> str:
+    """``pigz/2feyrsi``; a Debian build (``<version>+<release>``) by its release: ``pigz@2.6-1/bookworm``."""
     name, _, h = build_id.partition("/")
+    version = name.partition("@")[2]
+    if version and h.startswith(version + "+"):
+        return f"{name}/{h[len(version) + 1 :]}"
     return f"{name}/{short_hash(h)}"
 
 
@@ -52,6 +66,12 @@ def _evidence_summary(r: Recommendation) -> list[str]:
         )
     else:
         lines.append(f"compilers: {r.package} built with {', '.join(comp['covered'])}")
+    debian = e.get("debian")
+    if debian:
+        lines += [
+            f"@{spec_version(info['version'])} is {rel}'s: {', '.join(info['packages'])}"
+            for rel, info in debian["releases"].items()
+        ]
     shown = e["disagreements"][:3]
     lines.extend(f"disagreement: {d}" for d in shown)
     if len(e["disagreements"]) > len(shown):
@@ -117,7 +137,11 @@ def render_text(report: Recommendations) -> str:
         refused_by[d.replacement.package].append(d)
 
     for package in sorted(set(by_package) | set(refused_by)):
-        out.append(f"== {package}: can_splice directives for {package}'s package.py ({mode})")
+        family = report.families.get(package)
+        if family is None:
+            out.append(f"== {package}: can_splice directives for {package}'s package.py ({mode})")
+        else:
+            out += _family_header(family, mode)
         for r in by_package.get(package, []):
             out.append(r.line)
             out += [f"    # {line}" for line in _evidence_summary(r)]
@@ -130,9 +154,16 @@ def render_text(report: Recommendations) -> str:
                 out += [f"  {line}" for line in _refusal_lines(d)]
         out.append("")
 
-    out.append("== site config: etc/spack/concretizer.yaml")
-    out.append(render_yaml(report).rstrip("\n"))
-    out.append("")
+    if report.not_dependents:
+        out.append(
+            f"== left out: {len(report.not_dependents)} binaries that do not load what they would splice"
+        )
+        out += [f"  {line}" for line in report.not_dependents]
+        out.append("")
+    if not report.families or report.explicit:  # a Debian family has no place in a Spack config
+        out.append("== site config: etc/spack/concretizer.yaml")
+        out.append(render_yaml(report).rstrip("\n"))
+        out.append("")
     if report.spliced:
         out.append("== spliced installs, checked as installed")
         for s in report.spliced:
@@ -146,6 +177,17 @@ def render_text(report: Recommendations) -> str:
     return "\n".join(out).rstrip("\n") + "\n"
 
 
+def _family_header(family: dict[str, Any], mode: str) -> list[str]:
+    releases = family["releases"]
+    packages = sorted({p.split(" ")[0] for info in releases.values() for p in info["packages"]})
+    return [
+        f"== {family['source']}: Debian family ({', '.join(packages)}); evidence: mode {family['mode']} "
+        f"({mode})",
+        f"# can_splice records in {family['naming']}:",
+        "#   " + ", ".join(f"{rel} = @{spec_version(info['version'])}" for rel, info in releases.items()),
+    ]
+
+
 def render(report: Recommendations, fmt: str) -> str:
     if fmt == "json":
         return render_json(report)
@@ -156,9 +198,12 @@ def render(report: Recommendations, fmt: str) -> str:
     raise ValueError(f"unknown format {fmt!r}; expected one of {', '.join(FORMATS)}")
 
 
-def write_all(report: Recommendations, out_dir: Path) -> list[Path]:
+def write_all(
+    report: Recommendations, out_dir: Path, predictions: list[dict[str, Any]] | None = None
+) -> list[Path]:
     """recommendations.json, concretizer.yaml, pairs.json (every build pair, accepted or refused),
-    spliced.json and recommendations.txt under ``out_dir``."""
+    spliced.json and recommendations.txt under ``out_dir``; and ``predictions`` (those the
+    recommendations were made from, when they were made here) as predictions.json."""
     out_dir.mkdir(parents=True, exist_ok=True)
     files = {
         "recommendations.json": render_json(report),
@@ -167,6 +212,8 @@ def write_all(report: Recommendations, out_dir: Path) -> list[Path]:
         "spliced.json": json.dumps([s.to_dict() for s in report.spliced], indent=2) + "\n",
         "recommendations.txt": render_text(report),
     }
+    if predictions is not None:
+        files["predictions.json"] = json.dumps(predictions, indent=1) + "\n"
     written = []
     for name, text in files.items():
         path = out_dir / name
