@@ -1,6 +1,6 @@
 """Predictions for Debian library families between releases, in the two modes ``validate`` performs.
 
-For every splice :func:`splicelab.validate.debian.family_splices` enumerates (the family's program of
+For every splice :func:`splicelab.sources.families.family_splices` enumerates (the family's program of
 release X, the family's library packages of release Y, mode B or C), the registered predictors are asked
 in a world laid out like the system the splice really runs on, one world per program release X and mode:
 
@@ -36,7 +36,7 @@ from splicelab.parallel import Executor
 from splicelab.predict.base import Splice
 from splicelab.predict.engine import Group, Record, SpliceKey, WorldOptions, predict_groups
 from splicelab.sources.debian import DebianSet, release_key
-from splicelab.validate.debian import MODES, FamilySplice, family_libraries, family_splices, pick_library
+from splicelab.sources.families import MODES, FamilySplice, family_libraries, family_splices, pick_library
 
 
 def family_name(source: str) -> str:
@@ -87,7 +87,7 @@ class FamilyPrediction:
 @dataclass
 class FamilyPlan:
     """The worlds (groups) to predict in and, in the order of their keys, each family splice with its
-    real packages and its position in :func:`~splicelab.validate.debian.family_splices`' order."""
+    real packages and its position in :func:`~splicelab.sources.families.family_splices`' order."""
 
     groups: list[Group]
     splices: list[tuple[int, FamilySplice, Splice]]
@@ -186,7 +186,7 @@ def predict_families(
     errors: list[str] | None = None,
 ) -> list[FamilyPrediction]:
     """Every family splice of ``dset`` predicted by ``predictors`` (through ``executor``), in the order of
-    :func:`~splicelab.validate.debian.family_splices`. Splices that cannot be predicted are described
+    :func:`~splicelab.sources.families.family_splices`. Splices that cannot be predicted are described
     in ``errors``."""
     p = plan(dset, modes, sources)
     if errors is not None:
