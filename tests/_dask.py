@@ -17,8 +17,11 @@ from pathlib import Path
 
 from test_server_harness import free_port
 
-# Workers import the tests' own partition functions by module name, as they import splicelab's.
+# Workers import the tests' own partition functions by module name, as they import splicelab's; both
+# from this tree (whatever splicelab happens to be installed).
 TESTS_DIR = str(Path(__file__).resolve().parent)
+SRC_DIR = str(Path(__file__).resolve().parent.parent / "src")
+PYTHONPATH = os.pathsep.join(filter(None, [SRC_DIR, TESTS_DIR, os.environ.get("PYTHONPATH")]))
 
 Cluster = tuple[str, list["subprocess.Popen[bytes]"]]
 
@@ -41,7 +44,7 @@ def dask_processes(log_path: Path, workers: int = 2) -> Iterator[Cluster]:
     env = {
         **os.environ,
         "DASK_DISTRIBUTED__WORKER__DAEMON": "False",
-        "PYTHONPATH": os.pathsep.join(filter(None, [TESTS_DIR, os.environ.get("PYTHONPATH")])),
+        "PYTHONPATH": PYTHONPATH,
     }
     procs: list[subprocess.Popen[bytes]] = []
     log = log_path.open("wb")

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from _dask import TESTS_DIR
+from _dask import PYTHONPATH
 from splicelab.parallel import DaskExecutor, InProcessExecutor, make_executor, partitions
 
 
@@ -74,7 +74,7 @@ def test_worker_killed_mid_run_every_result_once(dask_cluster: tuple[str, list[A
 
 
 def test_local_cluster_matches_in_process(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PYTHONPATH", os.pathsep.join(filter(None, [TESTS_DIR, os.environ.get("PYTHONPATH")])))
+    monkeypatch.setenv("PYTHONPATH", PYTHONPATH)
     items = list(range(50))
     ctx = {"delay": 0.0, "offset": 3}
     with make_executor(workers=2) as ex:

@@ -11,7 +11,6 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,13 +18,14 @@ from typing import Any
 
 import pytest
 
-from _dask import Cluster, dask_processes
+from _dask import PYTHONPATH, Cluster, dask_processes
 from splicelab.parallel import DaskExecutor
 from splicelab.sources import load_artifacts
 from splicelab.validate import validate
 from splicelab.validate.sandbox import namespaces_available
 from splicelab.validate.spack import spack_jobs
 from test_debian import debian_cache
+from test_server_harness import splicelab as run_cli
 
 needs_namespaces = pytest.mark.skipif(not namespaces_available(), reason="needs mount/network namespaces")
 
@@ -42,11 +42,8 @@ def trees(shared_dir: Path) -> list[Path]:
 
 
 def splicelab(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    proc = subprocess.run(
-        [sys.executable, "-m", "splicelab", *map(str, args)], capture_output=True, text=True, timeout=300
-    )
-    assert proc.returncode == 0, proc.stderr
-    return proc
+    """The real command line, running this tree's splicelab."""
+    return run_cli(*map(str, args), env={"PYTHONPATH": PYTHONPATH})
 
 
 def _untimed(outcome: dict[str, Any]) -> dict[str, Any]:

@@ -125,7 +125,9 @@ class Runner:
         self.timeout = timeout
         self.isolate = isolate
         self.verify = verify
-        self._tmp = tempfile.TemporaryDirectory(prefix="splicelab-validate-", dir=scratch)
+        self._tmp = tempfile.TemporaryDirectory(
+            prefix="splicelab-validate-", dir=scratch, ignore_cleanup_errors=True
+        )  # once a sandbox server runs, the server removes it, even if this process is killed
         self.scratch = Path(self._tmp.name)
         self._baselines: dict[tuple[str, str, str], Baseline] = {}
         self._server: SandboxServer | None = None
@@ -165,7 +167,7 @@ class Runner:
 
     def _sandbox(self, system: System) -> Sandbox:
         if self._server is None:
-            self._server = SandboxServer(isolate=self.isolate)
+            self._server = SandboxServer(isolate=self.isolate, scratch=self.scratch)
         binds = [*system.binds, Bind(self.stage_dir, STAGE), Bind(self.trace_dir, TRACE, writable=True)]
         return Sandbox(
             binds, self.work_dir, symlinks=system.symlinks, limits=self.limits, server=self._server

@@ -31,6 +31,7 @@ import fcntl
 import hashlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -119,15 +120,18 @@ class SandboxServer:
 
     Thread-safe, but runs are sequential: give each thread its own server to run side by side. Close it
     (or use it as a context manager) to stop the server, kill what is left and release the user id.
+    ``scratch`` (default: a new temporary directory) holds the roots' mount points and the runs' output
+    files; the server removes it when it exits, also when this process was killed.
     """
 
-    def __init__(self, *, isolate: bool = True, network: bool = False) -> None:
+    def __init__(self, *, isolate: bool = True, network: bool = False, scratch: Path | None = None) -> None:
         self.isolation = "namespace" if isolate and namespaces_available() else "none"
         self.note = "" if self.isolation == "namespace" else _unavailable_reason()
         self.network = network
         self._lock = threading.Lock()
-        self._scratch = tempfile.TemporaryDirectory(prefix="splicelab-sandbox-")
-        self.scratch = Path(self._scratch.name)
+        if scratch is None:
+            scratch = Path(tempfile.mkdtemp(prefix="splicelab-sandbox-"))
+        self.scratch = scratch  # the server removes it when it exits, whatever became of this process
         (self.scratch / "roots").mkdir()
         self._lease: _UidLease | None = None
         if self.isolation == "namespace":
@@ -136,7 +140,7 @@ class SandboxServer:
             "namespace": self.isolation == "namespace",
             "network": network,
             "uid": self.uid,
-            "base": str(self.scratch / "roots"),
+            "scratch": str(self.scratch),
         }
         ours, theirs = socket.socketpair()
         keep = [theirs.fileno()] + ([self._lease.fd] if self._lease else [])
@@ -153,8 +157,9 @@ class SandboxServer:
         self._sock = ours
         self._reader = ours.makefile("rb")
         hello = self._receive()
-        if "error" in hello:
+        if "error" in hello:  # it never got as far as building a root: nothing is mounted there
             self.close()
+            shutil.rmtree(self.scratch, ignore_errors=True)
             raise SandboxError(f"sandbox server: {hello['error']}")
 
     @property
@@ -248,7 +253,6 @@ class SandboxServer:
             if self._lease is not None:
                 self._lease.release()
                 self._lease = None
-            self._scratch.cleanup()
 
     def __enter__(self) -> SandboxServer:
         return self

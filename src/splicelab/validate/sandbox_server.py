@@ -16,7 +16,9 @@ fast and forks cheaply), and talks to it over the socket FD, one JSON object per
   The server waits on a pidfd up to the time limit, kills the program's process group when it is over,
   and kills by user id whatever the run left behind;
 - end of input (the client closed the socket or died) or SIGTERM: everything still running as the
-  sandbox user is killed, the server exits and its namespaces, with every mount, vanish. The server runs
+  sandbox user is killed, the roots are detached, the client's scratch directory for this server is
+  removed (nothing is left behind by a client killed with SIGKILL either), the server exits and its
+  namespaces, with every mount, vanish. The server runs
   in a session of its own, so a terminal's Ctrl-C or a signal to the client's process group reaches
   only the client, whose end of the socket then closes.
 
@@ -34,10 +36,12 @@ import json
 import os
 import resource
 import select
+import shutil
 import signal
 import socket
 import sys
 import time
+import traceback
 from collections import OrderedDict
 from typing import Any
 
@@ -146,7 +150,8 @@ class Server:
         self.sock = sock
         self.namespace: bool = config["namespace"]
         self.uid: int | None = config.get("uid")
-        self.base: str = config["base"]
+        self.scratch: str = config["scratch"]  # the client's directory for this server; removed on exit
+        self.base = os.path.join(self.scratch, "roots")
         self.roots: OrderedDict[str, str] = OrderedDict()
         self._count = 0
         self._children = f"/proc/self/task/{os.getpid()}/children"
@@ -292,20 +297,35 @@ class Server:
                 time.sleep(0.001)
 
     def exit(self) -> None:
+        """Kill what is left, remove the scratch directory (roots detached first), exit."""
         self.clean_up(force=True)
+        for path in self.roots.values():
+            _libc.umount2(path.encode(), MNT_DETACH)
+        prefix = self.scratch.rstrip("/") + "/"
+        with open("/proc/self/mountinfo") as f:
+            mounted = any(line.split()[4].startswith(prefix) for line in f)
+        if not mounted:  # never walk into a bind: only plain files and directories are left
+            shutil.rmtree(self.scratch, ignore_errors=True)
         os._exit(0)
 
     # --- the loop ---
 
     def serve(self) -> None:
+        """Answer requests until the client is gone; whatever ends the loop, clean up and exit."""
         reader = self.sock.makefile("rb")
-        for line in reader:
-            try:
-                reply = self.run(json.loads(line))
-            except Exception as exc:
-                reply = {"error": f"{type(exc).__name__}: {exc}"}
-            self.sock.sendall(json.dumps(reply).encode() + b"\n")
-        self.exit()
+        try:
+            for line in reader:
+                try:
+                    reply = self.run(json.loads(line))
+                except Exception as exc:
+                    reply = {"error": f"{type(exc).__name__}: {exc}"}
+                self.sock.sendall(json.dumps(reply).encode() + b"\n")
+        except OSError:  # the client died between a request and its reply
+            pass
+        except BaseException:
+            traceback.print_exc()
+        finally:
+            self.exit()
 
 
 def main(argv: list[str]) -> None:
