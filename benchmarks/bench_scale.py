@@ -28,7 +28,7 @@ from collections.abc import Sequence
 
 from bench_predict import HOST_LIB_DIRS, debian_artifacts, fixture_artifacts, host_artifacts
 from splicelab.artifact import Artifact
-from splicelab.parallel import Executor, make_executor
+from splicelab.parallel import DaskExecutor
 from splicelab.predict.engine import Group, WorldOptions, predict_groups, splice_keys
 
 
@@ -47,16 +47,28 @@ def replicate(programs: Sequence[Artifact], copies: int) -> list[Artifact]:
     ]
 
 
-def run(group: Group, executor: Executor | None, partition_size: int) -> tuple[float, Counter[str], str]:
-    """Predict every pair of ``group``: (seconds, verdict counts, digest of the verdicts in order)."""
+def cpu_seconds(executor: DaskExecutor | None) -> float:
+    """CPU time used so far by this process and (with a Dask executor) by every worker process."""
+    own = time.process_time()
+    if executor is None:
+        return own
+    return own + sum(executor.client.run(time.process_time).values())
+
+
+def run(
+    group: Group, executor: DaskExecutor | None, partition_size: int
+) -> tuple[float, float, Counter[str], str]:
+    """Predict every pair of ``group``: (wall seconds, CPU seconds, verdict counts, digest of the
+    verdicts in order)."""
     digest = hashlib.sha256()
     verdicts: Counter[str] = Counter()
+    cpu = cpu_seconds(executor)
     start = time.perf_counter()
     for record in predict_groups([group], ["loader"], executor=executor, partition_size=partition_size):
         verdict = record.predictions["loader"].verdict.value
         verdicts[verdict] += 1
         digest.update(verdict.encode())
-    return time.perf_counter() - start, verdicts, digest.hexdigest()
+    return time.perf_counter() - start, cpu_seconds(executor) - cpu, verdicts, digest.hexdigest()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -84,24 +96,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"set up in {time.perf_counter() - t0:.1f} s"
     )
 
-    here, here_verdicts, here_digest = run(group, None, args.partition_size)
-    print(f"in-process:        {here:6.1f} s = {len(keys) / here:9,.0f} pairs/s  {dict(here_verdicts)}")
+    n = len(keys)
+    here, here_cpu, here_verdicts, here_digest = run(group, None, args.partition_size)
+    print(
+        f"in-process:     {here:6.1f} s = {n / here:7,.0f} pairs/s; CPU {here_cpu:6.1f} s  "
+        f"{dict(here_verdicts)}"
+    )
 
     t0 = time.perf_counter()
-    with make_executor(workers=args.workers) as executor:
+    with DaskExecutor(workers=args.workers) as executor:
         started = time.perf_counter() - t0
-        there, there_verdicts, there_digest = run(group, executor, args.partition_size)
+        there, there_cpu, there_verdicts, there_digest = run(group, executor, args.partition_size)
     print(
-        f"{args.workers} Dask workers:    {there:6.1f} s = {len(keys) / there:9,.0f} pairs/s  "
-        f"(cluster start {started:.1f} s, not counted)"
+        f"{args.workers} Dask workers: {there:6.1f} s = {n / there:7,.0f} pairs/s; CPU {there_cpu:6.1f} s "
+        f"(client and workers; cluster start {started:.1f} s not counted)"
     )
     if (there_verdicts, there_digest) != (here_verdicts, here_digest):
         print("the runs disagree")
         return 1
-    load = os.getloadavg()[0]
+    load = os.getloadavg()
     print(
-        f"ratio: {here / there:.2f}x with {args.workers} workers on {os.cpu_count()} cores "
-        f"(load average {load:.1f}); every verdict identical, in order"
+        f"ratio: {here / there:.2f}x wall with {args.workers} workers on {os.cpu_count()} cores "
+        f"(load average {load[0]:.1f}, {load[2]:.1f} over 15 min); every verdict identical, in order"
     )
     return 0
 
