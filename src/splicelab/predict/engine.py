@@ -151,11 +151,13 @@ def predict(
     keys: Sequence[SpliceKey] | None = None,
     progress: Callable[[int], None] | None = None,
     total: Callable[[int], None] | None = None,
+    partition_size: int = 64,
 ) -> Iterator[Record]:
     """One :class:`Record` per splice of ``artifacts``, in a deterministic order.
 
     ``keys`` restricts the run to given splices; ``total`` is told how many there are before the first
-    record, ``progress`` how many are done as partitions finish.
+    record, ``progress`` how many are done as partitions finish. ``partition_size`` splices travel to a
+    worker as one task: raise it for millions of splices on a cluster, where each task has a fixed cost.
     """
     for name in predictors:
         registry.predictor_class(name)  # unknown names fail before any work
@@ -167,7 +169,7 @@ def predict(
         total(len(keys))
     runner = executor if executor is not None else InProcessExecutor()
     results = runner.map_partitions(
-        predict_partition, keys, context=context, partition_size=64, progress=progress
+        predict_partition, keys, context=context, partition_size=partition_size, progress=progress
     )
     for key, predictions in zip(keys, results, strict=True):
         yield Record(context.splice(key), predictions)
