@@ -17,7 +17,6 @@ import os
 import stat
 import struct
 from array import array
-from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
@@ -637,16 +636,9 @@ class _Reader:
         return versions, tuple(verdefs), tuple(verneeds)
 
 
-# Symbol is a frozen dataclass: its generated __init__ sets each of its nine slots through
-# object.__setattr__. Setting the slots through their descriptors directly builds the same value in half
-# the time, which is most of the reader's time on a big library. Used only while Symbol's slots are
-# exactly the fields below (checked at import); otherwise the ordinary constructor is used.
-_SYMBOL_FIELDS = ("name", "version", "default", "type", "binding", "visibility", "size", "section", "library")
-_FAST_SYMBOLS = getattr(Symbol, "__slots__", ()) == _SYMBOL_FIELDS and all(
-    hasattr(getattr(Symbol, f, None), "__set__") for f in _SYMBOL_FIELDS
-)
+# Symbol is a named tuple: each symbol is built straight from one row of the decoded columns by
+# tuple.__new__ (in C, no per-symbol Python call), which is most of the reader's time on a big library.
 # per st_info / st_other byte: the names
-_SYMBOL_SETTERS = tuple(getattr(Symbol, f).__set__ for f in _SYMBOL_FIELDS) if _FAST_SYMBOLS else ()
 _TYPE_OF = tuple(_TYPES[i & 0xF] for i in range(256))
 _BINDING_OF = tuple(_BINDINGS[i >> 4] for i in range(256))
 _VISIBILITY_OF = tuple(_VISIBILITIES[i & 3] for i in range(256))
@@ -724,12 +716,7 @@ def _decode_symbols(
         map(_SECTION_KIND.get, shndxs, repeat(DEFINED)),
         vcols[2],
     )
-    if not _FAST_SYMBOLS:  # pragma: no cover - only if corpus.Symbol changes shape
-        return tuple(map(Symbol, *fields))
-    objs = tuple(map(object.__new__, repeat(Symbol, n)))
-    for setter, column in zip(_SYMBOL_SETTERS, fields, strict=True):
-        deque(map(setter, objs, column), maxlen=0)
-    return objs
+    return tuple(map(tuple.__new__, repeat(Symbol), zip(*fields, strict=False)))
 
 
 class _Dynamic:
