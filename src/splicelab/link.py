@@ -1228,6 +1228,45 @@ class World:
             self._lost_cache[key] = hit
         return hit
 
+    def _unmet_imports(
+        self,
+        k: int,
+        obj: LoadedObject,
+        indexes: Sequence[SymbolIndex],
+        names: Mapping[str, int],
+        missing_nodes: set[tuple[int, str, str]],
+        incomplete: set[int],
+    ) -> list[Problem]:
+        """Object ``k``'s strong imports that nothing in the closure provides: a versioned import is
+        looked for first where its version is required from, then anywhere (an unversioned definition
+        satisfies it); what a missing soname or version node already explains is not repeated."""
+        ix = indexes[k]
+        out: list[Problem] = []
+        left_v: set[tuple[str, str]] = set()
+        for lib, keys in ix.strong_by_library.items():
+            t = names.get(lib) if lib is not None else None
+            rest = self._unprovided(ix, lib, indexes[t]) if t is not None else keys
+            if rest:
+                left_v |= rest
+        left_u = set(ix.strong_u)
+        if left_v or left_u:
+            for qix in indexes:
+                if left_v:
+                    left_v -= qix.vdef_keys
+                if left_u:
+                    left_u -= qix.plain_keys
+                elif not left_v:
+                    break
+        for name, version in sorted(left_v):
+            lib = ix.strong_v[(name, version)]
+            if not _subsumed(k, version, lib, names, missing_nodes, incomplete) and (
+                _first_provider(indexes, name, version, 0) is None
+            ):
+                out.append(_symbol_problem(obj, name, version, lib))
+        if k not in incomplete:
+            out.extend(_symbol_problem(obj, name, None, None) for name in sorted(left_u))
+        return out
+
     def _unprovided(
         self, importer: SymbolIndex, library: str | None, target: SymbolIndex
     ) -> frozenset[tuple[str, str]]:
@@ -1324,32 +1363,10 @@ class World:
             ):
                 problems.append(_symbol_problem(objs[j], b.name, b.version, b.library))
         # imports of the objects that came
-        for j, ix in enumerate(indexes):
+        for j in range(len(indexes)):
             if j in kept:
                 continue
-            left_v: set[tuple[str, str]] = set()
-            for lib, keys in ix.strong_by_library.items():
-                t = names.get(lib) if lib is not None else None
-                rest = self._unprovided(ix, lib, indexes[t]) if t is not None else keys
-                if rest:
-                    left_v |= rest
-            left_u = set(ix.strong_u)
-            if left_v or left_u:
-                for qix in indexes:
-                    if left_v:
-                        left_v -= qix.vdef_keys
-                    if left_u:
-                        left_u -= qix.plain_keys
-                    elif not left_v:
-                        break
-            for name, version in sorted(left_v):
-                lib = ix.strong_v[(name, version)]
-                if not _subsumed(j, version, lib, names, missing_nodes, incomplete) and (
-                    _first_provider(indexes, name, version, 0) is None
-                ):
-                    problems.append(_symbol_problem(objs[j], name, version, lib))
-            if j not in incomplete:
-                problems.extend(_symbol_problem(objs[j], name, None, None) for name in sorted(left_u))
+            problems += self._unmet_imports(j, objs[j], indexes, names, missing_nodes, incomplete)
         # copy relocations whose provider went, or that an object that came defines
         if base.copies:
             came = set()
@@ -1492,31 +1509,7 @@ class World:
                         new.append(_symbol_problem(new_objs[r], n, None, None))
         # 3. the replacements' own imports: first where their version is required from, then anywhere
         for p in subs:
-            ix = indexes[p]
-            left_v: set[tuple[str, str]] = set()
-            for lib, keys in ix.strong_by_library.items():
-                t = names.get(lib) if lib is not None else None
-                rest = self._unprovided(ix, lib, indexes[t]) if t is not None else keys
-                if rest:
-                    left_v |= rest
-            left_u = set(ix.strong_u)
-            if left_v or left_u:
-                for qix in indexes:
-                    if left_v:
-                        left_v -= qix.vdef_keys
-                    if left_u:
-                        left_u -= qix.plain_keys
-                    elif not left_v:
-                        break
-            for name, version in sorted(left_v):
-                lib = ix.strong_v[(name, version)]
-                if not _subsumed(p, version, lib, names, missing_nodes, incomplete) and (
-                    _first_provider(indexes, name, version, 0) is None  # else: an unversioned definition
-                ):
-                    new.append(_symbol_problem(new_objs[p], name, version, lib))
-            if p not in incomplete:
-                for name in sorted(left_u):
-                    new.append(_symbol_problem(new_objs[p], name, None, None))
+            new += self._unmet_imports(p, new_objs[p], indexes, names, missing_nodes, incomplete)
         # 4. copy relocations whose provider was replaced (and whose object changed or went), or that
         # a replacement now defines
         if base.copies:
